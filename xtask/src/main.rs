@@ -1,0 +1,2 @@
+//! docwire's automation (placeholder until written).
+fn main() {}
