@@ -146,6 +146,16 @@ impl OpQuery {
     }
 }
 
+impl std::fmt::Debug for OpQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpQuery")
+            .field("flags", &self.flags)
+            .field("full_collection_name", &self.full_collection_name())
+            .field("query", &self.query())
+            .finish()
+    }
+}
+
 fn doc_at(buf: &Bytes, range: Range<usize>) -> &RawDocument {
     // Every stored range was validated by `RawDocument::from_bytes` during parse.
     RawDocument::from_bytes(&buf[range]).unwrap_or_else(|_| crate::op_msg::empty_document())

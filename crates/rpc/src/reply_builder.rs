@@ -141,8 +141,11 @@ impl ReplyBuilder {
         self.op_msg = OpMsgBuilder::new(OpMsgFlags::NONE);
     }
 
-    /// Finishes the reply message.
-    pub fn done(self) -> StatusResult<BuiltReply> {
+    /// Finishes the reply message; a body built field by field without `ok` gets `ok: 1.0`.
+    pub fn done(mut self) -> StatusResult<BuiltReply> {
+        if self.raw_body.is_none() && !self.body.contains_key("ok") {
+            self.body.insert("ok", 1.0);
+        }
         let raw_owned;
         let body: &RawDocument = match &self.raw_body {
             Some(raw) => raw,
