@@ -3,9 +3,9 @@
 use bytes::BufMut;
 
 use crate::header::OpCode;
+use crate::limits::HEADER_LEN;
 use crate::message::{Message, patch_length};
 use crate::op_msg_flags::OpMsgFlags;
-use crate::limits::HEADER_LEN;
 
 /// The checksum's size in bytes.
 pub const CHECKSUM_LEN: usize = 4;

@@ -36,7 +36,9 @@ pub struct MessageCodec {
 
 impl Default for MessageCodec {
     fn default() -> Self {
-        MessageCodec { max_message_size: MAX_MESSAGE_SIZE_BYTES }
+        MessageCodec {
+            max_message_size: MAX_MESSAGE_SIZE_BYTES,
+        }
     }
 }
 

@@ -30,7 +30,12 @@ pub enum Compressor {
 
 impl Compressor {
     /// Every compressor this crate implements, in mongod's default preference order.
-    pub const ALL: [Compressor; 4] = [Compressor::Snappy, Compressor::Zstd, Compressor::Zlib, Compressor::Noop];
+    pub const ALL: [Compressor; 4] = [
+        Compressor::Snappy,
+        Compressor::Zstd,
+        Compressor::Zlib,
+        Compressor::Noop,
+    ];
 
     /// The id on the wire.
     pub const fn id(self) -> u8 {
@@ -70,11 +75,16 @@ impl Compressor {
 
     fn compress(self, input: &[u8]) -> StatusResult<Vec<u8>> {
         let failed = |e: &dyn std::fmt::Display| {
-            Status::new(ErrorCode::InternalError, format!("{} compression failed: {e}", self.name()))
+            Status::new(
+                ErrorCode::InternalError,
+                format!("{} compression failed: {e}", self.name()),
+            )
         };
         match self {
             Compressor::Noop => Ok(input.to_vec()),
-            Compressor::Snappy => snap::raw::Encoder::new().compress_vec(input).map_err(|e| failed(&e)),
+            Compressor::Snappy => snap::raw::Encoder::new()
+                .compress_vec(input)
+                .map_err(|e| failed(&e)),
             Compressor::Zlib => {
                 let mut out = Vec::with_capacity(input.len() / 2 + 16);
                 let mut enc = flate2::read::ZlibEncoder::new(input, flate2::Compression::new(6));
@@ -88,18 +98,25 @@ impl Compressor {
     /// Decompresses into `out`, reading at most `expected + 1` bytes so a lying size cannot make it grow.
     fn decompress(self, input: &[u8], expected: usize, out: &mut BytesMut) -> StatusResult<()> {
         let failed = |e: &dyn std::fmt::Display| {
-            Status::new(ErrorCode::BadValue, format!("{} decompression failed: {e}", self.name()))
+            Status::new(
+                ErrorCode::BadValue,
+                format!("{} decompression failed: {e}", self.name()),
+            )
         };
         let limit = expected as u64 + 1;
         let mut writer = out.writer();
         match self {
-            Compressor::Noop => writer.get_mut().put_slice(&input[..input.len().min(expected + 1)]),
+            Compressor::Noop => writer
+                .get_mut()
+                .put_slice(&input[..input.len().min(expected + 1)]),
             Compressor::Snappy => {
                 let len = snap::raw::decompress_len(input).map_err(|e| failed(&e))?;
                 if len != expected {
                     return Err(size_mismatch());
                 }
-                let decoded = snap::raw::Decoder::new().decompress_vec(input).map_err(|e| failed(&e))?;
+                let decoded = snap::raw::Decoder::new()
+                    .decompress_vec(input)
+                    .map_err(|e| failed(&e))?;
                 writer.get_mut().put_slice(&decoded);
             }
             Compressor::Zlib => {
@@ -116,7 +133,10 @@ impl Compressor {
 }
 
 fn size_mismatch() -> Status {
-    Status::new(ErrorCode::BadValue, "Decompressing message returned less data than expected")
+    Status::new(
+        ErrorCode::BadValue,
+        "Decompressing message returned less data than expected",
+    )
 }
 
 /// Wraps `message` in OP_COMPRESSED with `compressor`, keeping its ids. When the result would not be
@@ -154,7 +174,10 @@ pub fn decompress_message(message: &Message) -> StatusResult<(Message, Option<Co
     }
     let data = message.data();
     if data.len() < COMPRESSION_HEADER_LEN {
-        return Err(Status::new(ErrorCode::BadValue, "Invalid compressed message header"));
+        return Err(Status::new(
+            ErrorCode::BadValue,
+            "Invalid compressed message header",
+        ));
     }
     let mut r = Reader::new(data);
     let original_op_code = r.i32("originalOpcode")?;
@@ -176,7 +199,10 @@ pub fn decompress_message(message: &Message) -> StatusResult<(Message, Option<Co
         }
     };
     if OpCode::from_code(original_op_code) == OpCode::Compressed {
-        return Err(Status::new(ErrorCode::BadValue, "OP_COMPRESSED cannot wrap another OP_COMPRESSED"));
+        return Err(Status::new(
+            ErrorCode::BadValue,
+            "OP_COMPRESSED cannot wrap another OP_COMPRESSED",
+        ));
     }
     let payload = &data[COMPRESSION_HEADER_LEN..];
     // Start small: the claimed size is only a claim until the payload decodes to it.
@@ -197,7 +223,10 @@ pub fn decompress_message(message: &Message) -> StatusResult<(Message, Option<Co
 }
 
 /// Negotiates compression as mongod does: the offered names this side supports, in the offer's order.
-pub fn negotiate<'a>(offered: impl IntoIterator<Item = &'a str>, supported: &[Compressor]) -> Vec<Compressor> {
+pub fn negotiate<'a>(
+    offered: impl IntoIterator<Item = &'a str>,
+    supported: &[Compressor],
+) -> Vec<Compressor> {
     let mut chosen = Vec::new();
     for name in offered {
         if let Some(c) = Compressor::from_name(name)

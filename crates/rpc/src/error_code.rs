@@ -415,7 +415,10 @@ impl ErrorCode {
 
     /// Whether this error means the server is going away or stepping down (drivers mark it unknown).
     pub fn is_shutdown_error(self) -> bool {
-        matches!(self, ErrorCode::ShutdownInProgress | ErrorCode::InterruptedAtShutdown)
+        matches!(
+            self,
+            ErrorCode::ShutdownInProgress | ErrorCode::InterruptedAtShutdown
+        )
     }
 
     /// Whether this is an interruption (kill, shutdown, step-down, deadline), mongod's `isInterruption`.

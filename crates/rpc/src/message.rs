@@ -26,7 +26,10 @@ impl Message {
         if claimed < 0 || claimed as usize != buf.len() || buf.len() > MAX_MESSAGE_SIZE_BYTES {
             return Err(Status::new(
                 ErrorCode::ProtocolError,
-                format!("message length {claimed} does not match its {} bytes or is out of range", buf.len()),
+                format!(
+                    "message length {claimed} does not match its {} bytes or is out of range",
+                    buf.len()
+                ),
             ));
         }
         Ok(Message { buf })
@@ -142,7 +145,12 @@ pub(crate) fn patch_length(buf: &mut BytesMut) {
 /// Starts a buffer with a header (length patched later) for `op_code`.
 pub(crate) fn start_buffer(op_code: OpCode, capacity: usize) -> BytesMut {
     let mut buf = BytesMut::with_capacity(capacity.max(HEADER_LEN));
-    let header = MsgHeader { message_length: 0, request_id: 0, response_to: 0, op_code };
+    let header = MsgHeader {
+        message_length: 0,
+        request_id: 0,
+        response_to: 0,
+        op_code,
+    };
     buf.put_slice(&header.to_bytes());
     buf
 }

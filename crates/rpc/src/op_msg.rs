@@ -15,10 +15,10 @@ use bytes::Bytes;
 
 use crate::checksum::{CHECKSUM_LEN, crc32c_of};
 use crate::header::OpCode;
+use crate::limits::HEADER_LEN;
 use crate::message::Message;
 use crate::op_msg_flags::OpMsgFlags;
 use crate::reader::{Reader, invalid_bson};
-use crate::limits::HEADER_LEN;
 use crate::{ErrorCode, Status, StatusResult};
 
 /// The most document sequences one OP_MSG may carry.
@@ -85,7 +85,10 @@ impl<'a> IntoIterator for DocumentSequence<'a> {
 
 impl std::fmt::Debug for DocumentSequence<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DocumentSequence").field("identifier", &self.identifier).field("len", &self.count).finish()
+        f.debug_struct("DocumentSequence")
+            .field("identifier", &self.identifier)
+            .field("len", &self.count)
+            .finish()
     }
 }
 
@@ -97,7 +100,10 @@ pub struct DocumentSequenceIter<'a> {
 impl<'a> Iterator for DocumentSequenceIter<'a> {
     type Item = &'a RawDocument;
     fn next(&mut self) -> Option<&'a RawDocument> {
-        let len = self.rest.get(..4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))? as usize;
+        let len = self
+            .rest
+            .get(..4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))? as usize;
         let doc = RawDocument::from_bytes(self.rest.get(..len)?).ok()?;
         self.rest = &self.rest[len..];
         Some(doc)
@@ -108,7 +114,10 @@ impl OpMsg {
     /// Parses an OP_MSG message with mongod's checks and codes.
     pub fn parse(message: &Message) -> StatusResult<OpMsg> {
         if message.op_code() != OpCode::Msg {
-            return Err(Status::new(ErrorCode::BadValue, format!("{} is not an OP_MSG", message.op_code())));
+            return Err(Status::new(
+                ErrorCode::BadValue,
+                format!("{} is not an OP_MSG", message.op_code()),
+            ));
         }
         let data = message.data();
         let mut reader = Reader::new(data);
@@ -123,12 +132,18 @@ impl OpMsg {
         let mut checksum = None;
         if flags.checksum_present() {
             if data.len() <= CHECKSUM_LEN + 4 {
-                return Err(Status::new(51252, "Invalid message size for an OpMsg containing a checksum"));
+                return Err(Status::new(
+                    51252,
+                    "Invalid message size for an OpMsg containing a checksum",
+                ));
             }
             let tail = &data[data.len() - CHECKSUM_LEN..];
             checksum = Some(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
             if sections_len <= CHECKSUM_LEN {
-                return Err(Status::new(51251, "Invalid message size for an OpMsg containing a checksum"));
+                return Err(Status::new(
+                    51251,
+                    "Invalid message size for an OpMsg containing a checksum",
+                ));
             }
             sections_len -= CHECKSUM_LEN;
         }
@@ -168,7 +183,10 @@ impl OpMsg {
                         .iter()
                         .any(|s| &message.as_bytes()[s.identifier.clone()] == identifier.as_bytes());
                     if duplicate {
-                        return Err(Status::new(40431, format!("Duplicate document sequence: {identifier}")));
+                        return Err(Status::new(
+                            40431,
+                            format!("Duplicate document sequence: {identifier}"),
+                        ));
                     }
                     let docs_start = seq_start + seq.position();
                     let mut count = 0;
@@ -184,7 +202,10 @@ impl OpMsg {
                     sequence_count += 1;
                 }
                 SECTION_SECURITY_TOKEN => {
-                    return Err(Status::new(ErrorCode::Unauthorized, "Unsupported Security Token provided"));
+                    return Err(Status::new(
+                        ErrorCode::Unauthorized,
+                        "Unsupported Security Token provided",
+                    ));
                 }
                 other => return Err(Status::new(40432, format!("Unknown section kind {other}"))),
             }
@@ -192,19 +213,31 @@ impl OpMsg {
         let Some(body) = body else {
             return Err(Status::new(40587, "OP_MSG messages must have a body"));
         };
-        let msg = OpMsg { buf: message.as_bytes().clone(), flags, body, sequences, sequence_count };
+        let msg = OpMsg {
+            buf: message.as_bytes().clone(),
+            flags,
+            body,
+            sequences,
+            sequence_count,
+        };
         for seq in msg.sequences() {
             if path_exists(msg.body(), seq.identifier())? {
                 return Err(Status::new(
                     40433,
-                    format!("Duplicate field between body and document sequence {}", seq.identifier()),
+                    format!(
+                        "Duplicate field between body and document sequence {}",
+                        seq.identifier()
+                    ),
                 ));
             }
         }
         if let Some(expected) = checksum {
             let covered = &message.as_bytes()[..message.len() - CHECKSUM_LEN];
             if crc32c_of(covered) != expected {
-                return Err(Status::new(ErrorCode::ChecksumMismatch, "OP_MSG checksum does not match contents"));
+                return Err(Status::new(
+                    ErrorCode::ChecksumMismatch,
+                    "OP_MSG checksum does not match contents",
+                ));
             }
         }
         Ok(msg)
@@ -251,11 +284,13 @@ impl OpMsg {
 
     /// The document sequences, in message order.
     pub fn sequences(&self) -> impl Iterator<Item = DocumentSequence<'_>> {
-        self.sequences[..self.sequence_count].iter().map(|s| DocumentSequence {
-            identifier: std::str::from_utf8(&self.buf[s.identifier.clone()]).unwrap_or_default(),
-            documents: &self.buf[s.documents.clone()],
-            count: s.count,
-        })
+        self.sequences[..self.sequence_count]
+            .iter()
+            .map(|s| DocumentSequence {
+                identifier: std::str::from_utf8(&self.buf[s.identifier.clone()]).unwrap_or_default(),
+                documents: &self.buf[s.documents.clone()],
+                count: s.count,
+            })
     }
 
     /// The document sequence with this identifier.

@@ -41,7 +41,10 @@ impl OpMsgBuilder {
         self.buf.put_i32_le(0);
         self.buf.put_slice(identifier.as_bytes());
         self.buf.put_u8(0);
-        DocumentSequenceBuilder { buf: &mut self.buf, size_offset }
+        DocumentSequenceBuilder {
+            buf: &mut self.buf,
+            size_offset,
+        }
     }
 
     /// Adds a whole document sequence of raw documents.

@@ -7,10 +7,10 @@ use bson::{Document, RawBsonRef, RawDocument};
 use bytes::{BufMut, Bytes};
 
 use crate::header::OpCode;
+use crate::limits::HEADER_LEN;
 use crate::message::{Message, patch_length, start_buffer};
 use crate::op_msg_builder::write_document;
 use crate::reader::{Reader, invalid_bson};
-use crate::limits::HEADER_LEN;
 use crate::{ErrorCode, Status, StatusResult};
 
 /// OP_QUERY flag bits (only carried through; mongod ignores them for commands).
@@ -46,7 +46,10 @@ impl OpQuery {
     /// returnFieldsSelector. Truncated fields are Overflow 15, bad documents InvalidBSON 22.
     pub fn parse(message: &Message) -> StatusResult<OpQuery> {
         if message.op_code() != OpCode::Query {
-            return Err(Status::new(ErrorCode::BadValue, format!("{} is not an OP_QUERY", message.op_code())));
+            return Err(Status::new(
+                ErrorCode::BadValue,
+                format!("{} is not an OP_QUERY", message.op_code()),
+            ));
         }
         let mut r = Reader::new(message.data());
         let at = |r: &Reader<'_>| HEADER_LEN + r.position();

@@ -6,9 +6,9 @@ use bson::{Document, RawDocument};
 use bytes::{BufMut, Bytes};
 
 use crate::header::OpCode;
+use crate::limits::HEADER_LEN;
 use crate::message::{Message, patch_length, start_buffer};
 use crate::reader::Reader;
-use crate::limits::HEADER_LEN;
 use crate::{ErrorCode, Status, StatusResult};
 
 /// OP_REPLY responseFlags bits.
@@ -61,7 +61,10 @@ impl OpReply {
     /// Parses an OP_REPLY; numberReturned must match the documents present.
     pub fn parse(message: &Message) -> StatusResult<OpReply> {
         if message.op_code() != OpCode::Reply {
-            return Err(Status::new(ErrorCode::BadValue, format!("{} is not an OP_REPLY", message.op_code())));
+            return Err(Status::new(
+                ErrorCode::BadValue,
+                format!("{} is not an OP_REPLY", message.op_code()),
+            ));
         }
         let mut r = Reader::new(message.data());
         let response_flags = r.i32("OP_REPLY responseFlags")?;
@@ -77,17 +80,26 @@ impl OpReply {
         if usize::try_from(number_returned).ok() != Some(documents.len()) {
             return Err(Status::new(
                 ErrorCode::ProtocolError,
-                format!("OP_REPLY numberReturned {number_returned} but {} documents", documents.len()),
+                format!(
+                    "OP_REPLY numberReturned {number_returned} but {} documents",
+                    documents.len()
+                ),
             ));
         }
-        Ok(OpReply { buf: message.as_bytes().clone(), response_flags, cursor_id, starting_from, documents })
+        Ok(OpReply {
+            buf: message.as_bytes().clone(),
+            response_flags,
+            cursor_id,
+            starting_from,
+            documents,
+        })
     }
 
     /// The returned documents.
     pub fn documents(&self) -> impl Iterator<Item = &RawDocument> {
-        self.documents
-            .iter()
-            .map(|r| RawDocument::from_bytes(&self.buf[r.clone()]).unwrap_or_else(|_| crate::op_msg::empty_document()))
+        self.documents.iter().map(|r| {
+            RawDocument::from_bytes(&self.buf[r.clone()]).unwrap_or_else(|_| crate::op_msg::empty_document())
+        })
     }
 
     /// The single document of a command reply, decoded.
@@ -98,7 +110,10 @@ impl OpReply {
                 .map_err(|e| Status::new(ErrorCode::InvalidBSON, format!("invalid OP_REPLY document: {e}"))),
             _ => Err(Status::new(
                 ErrorCode::ProtocolError,
-                format!("a command OP_REPLY must hold one document, not {}", self.documents.len()),
+                format!(
+                    "a command OP_REPLY must hold one document, not {}",
+                    self.documents.len()
+                ),
             )),
         }
     }

@@ -77,7 +77,10 @@ impl<'a> Reader<'a> {
             None => return Err(invalid_bson(what, "too short to hold a document length")),
         };
         if len < 5 || len as usize > rest.len() {
-            return Err(invalid_bson(what, "document length runs past the end of its section"));
+            return Err(invalid_bson(
+                what,
+                "document length runs past the end of its section",
+            ));
         }
         let doc = RawDocument::from_bytes(&rest[..len as usize]).map_err(|e| invalid_bson(what, e))?;
         self.pos += len as usize;
@@ -86,7 +89,10 @@ impl<'a> Reader<'a> {
 }
 
 pub(crate) fn overflow(what: &str) -> Status {
-    Status::new(ErrorCode::Overflow, format!("not enough bytes left to read {what}"))
+    Status::new(
+        ErrorCode::Overflow,
+        format!("not enough bytes left to read {what}"),
+    )
 }
 
 pub(crate) fn invalid_bson(what: &str, why: impl std::fmt::Display) -> Status {

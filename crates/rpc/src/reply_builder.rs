@@ -107,9 +107,7 @@ impl ReplyBuilder {
     pub fn begin_document_sequence(&mut self, identifier: &str) -> StatusResult<DocumentSequenceBuilder<'_>> {
         match self.protocol {
             ReplyProtocol::OpMsg => Ok(self.op_msg.begin_document_sequence(identifier)),
-            ReplyProtocol::OpReply => {
-                Err(Status::new(50875, "Only OpMsg may use document sequences"))
-            }
+            ReplyProtocol::OpReply => Err(Status::new(50875, "Only OpMsg may use document sequences")),
         }
     }
 
@@ -127,12 +125,14 @@ impl ReplyBuilder {
     /// Whether the body says the command succeeded.
     pub fn is_ok(&self) -> bool {
         match &self.raw_body {
-            Some(raw) => matches!(
-                raw.get("ok"),
-                Ok(Some(RawBsonRef::Double(d))) if d != 0.0
-            ) || matches!(raw.get("ok"), Ok(Some(RawBsonRef::Int32(i))) if i != 0)
-                || matches!(raw.get("ok"), Ok(Some(RawBsonRef::Int64(i))) if i != 0)
-                || matches!(raw.get("ok"), Ok(Some(RawBsonRef::Boolean(true)))),
+            Some(raw) => {
+                matches!(
+                    raw.get("ok"),
+                    Ok(Some(RawBsonRef::Double(d))) if d != 0.0
+                ) || matches!(raw.get("ok"), Ok(Some(RawBsonRef::Int32(i))) if i != 0)
+                    || matches!(raw.get("ok"), Ok(Some(RawBsonRef::Int64(i))) if i != 0)
+                    || matches!(raw.get("ok"), Ok(Some(RawBsonRef::Boolean(true))))
+            }
             None => self.body.get("ok").is_some_and(is_truthy),
         }
     }
@@ -150,9 +150,8 @@ impl ReplyBuilder {
         let body: &RawDocument = match &self.raw_body {
             Some(raw) => raw,
             None => {
-                raw_owned = RawDocumentBuf::try_from(&self.body).map_err(|e| {
-                    Status::new(ErrorCode::BadValue, format!("cannot serialize reply: {e}"))
-                })?;
+                raw_owned = RawDocumentBuf::try_from(&self.body)
+                    .map_err(|e| Status::new(ErrorCode::BadValue, format!("cannot serialize reply: {e}")))?;
                 &raw_owned
             }
         };
@@ -160,7 +159,10 @@ impl ReplyBuilder {
             ReplyProtocol::OpMsg => self.op_msg.finish_with_raw_body(body),
             ReplyProtocol::OpReply => build_op_reply(reply_flags::AWAIT_CAPABLE, 0, 0, [body]),
         };
-        Ok(BuiltReply { message, next_invocation: self.next_invocation })
+        Ok(BuiltReply {
+            message,
+            next_invocation: self.next_invocation,
+        })
     }
 }
 

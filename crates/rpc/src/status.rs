@@ -28,7 +28,11 @@ struct Extras {
 impl Status {
     /// A status with `code` and `reason`.
     pub fn new(code: impl Into<ErrorCode>, reason: impl Into<String>) -> Status {
-        Status { code: code.into(), reason: reason.into(), extras: None }
+        Status {
+            code: code.into(),
+            reason: reason.into(),
+            extras: None,
+        }
     }
 
     /// The error code.
@@ -44,12 +48,18 @@ impl Status {
     /// The extra fields mongod adds to this error's reply (for example `keyPattern` and `keyValue` for
     /// DuplicateKey), empty when there are none.
     pub fn extra_info(&self) -> Option<&Document> {
-        self.extras.as_ref().map(|e| &e.extra_info).filter(|d| !d.is_empty())
+        self.extras
+            .as_ref()
+            .map(|e| &e.extra_info)
+            .filter(|d| !d.is_empty())
     }
 
     /// The `errorLabels` this error carries.
     pub fn error_labels(&self) -> &[String] {
-        self.extras.as_ref().map(|e| e.error_labels.as_slice()).unwrap_or(&[])
+        self.extras
+            .as_ref()
+            .map(|e| e.error_labels.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Adds fields that the error reply carries beside `errmsg`, `code` and `codeName`.
@@ -89,7 +99,11 @@ impl Status {
                 reply.insert(key.clone(), value.clone());
             }
             if !extras.error_labels.is_empty() {
-                let labels = extras.error_labels.iter().map(|l| Bson::String(l.clone())).collect();
+                let labels = extras
+                    .error_labels
+                    .iter()
+                    .map(|l| Bson::String(l.clone()))
+                    .collect();
                 reply.insert("errorLabels", Bson::Array(labels));
             }
         }
@@ -101,7 +115,10 @@ impl Status {
         if reply.get("ok").is_some_and(is_truthy) {
             return None;
         }
-        let code = reply.get("code").and_then(number_as_i32).unwrap_or(ErrorCode::UnknownError.code());
+        let code = reply
+            .get("code")
+            .and_then(number_as_i32)
+            .unwrap_or(ErrorCode::UnknownError.code());
         let reason = reply.get_str("errmsg").unwrap_or("unknown error");
         let mut status = Status::new(code, reason);
         if let Ok(labels) = reply.get_array("errorLabels") {
@@ -168,7 +185,18 @@ mod tests {
             .with_error_label("RetryableWriteError");
         let reply = status.to_reply_document();
         let keys: Vec<&str> = reply.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["ok", "errmsg", "code", "codeName", "keyPattern", "keyValue", "errorLabels"]);
+        assert_eq!(
+            keys,
+            [
+                "ok",
+                "errmsg",
+                "code",
+                "codeName",
+                "keyPattern",
+                "keyValue",
+                "errorLabels"
+            ]
+        );
         assert_eq!(reply.get_array("errorLabels").unwrap().len(), 1);
     }
 

@@ -1,4 +1,5 @@
 //! The framed codec: partial frames wait, lengths are checked before any allocation, frames split exactly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bson::doc;
 use bytes::BytesMut;
@@ -6,7 +7,11 @@ use docwire_rpc::{CodecError, ErrorCode, MessageCodec, OpMsgBuilder};
 use tokio_util::codec::{Decoder, Encoder};
 
 fn ping_bytes() -> Vec<u8> {
-    OpMsgBuilder::default().finish_with_body(&doc! {"ping": 1, "$db": "admin"}).unwrap().as_bytes().to_vec()
+    OpMsgBuilder::default()
+        .finish_with_body(&doc! {"ping": 1, "$db": "admin"})
+        .unwrap()
+        .as_bytes()
+        .to_vec()
 }
 
 #[test]
@@ -38,7 +43,11 @@ fn claimed_length_is_checked_before_allocating() {
             Err(CodecError::Protocol(s)) => assert_eq!(s.code(), ErrorCode::ProtocolError),
             other => panic!("claimed {claimed}: expected ProtocolError, got {other:?}"),
         }
-        assert!(buf.capacity() < 1024 * 1024, "claimed {claimed}: grew to {}", buf.capacity());
+        assert!(
+            buf.capacity() < 1024 * 1024,
+            "claimed {claimed}: grew to {}",
+            buf.capacity()
+        );
     }
 }
 

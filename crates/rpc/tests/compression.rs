@@ -1,16 +1,20 @@
 //! OP_COMPRESSED: every compressor round-trips, and every malformed header fails with mongod's codes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use bson::doc;
 use common::*;
 use docwire_rpc::{
-    Compressor, ErrorCode, Message, OpCode, OpMsg, OpMsgBuilder, compress_message, decompress_message, negotiate,
+    Compressor, ErrorCode, Message, OpCode, OpMsg, OpMsgBuilder, compress_message, decompress_message,
+    negotiate,
 };
 
 fn big_message() -> Message {
     let text = "compressible ".repeat(500);
-    let mut m = OpMsgBuilder::default().finish_with_body(&doc! {"insert": "c", "$db": "t", "pad": text}).unwrap();
+    let mut m = OpMsgBuilder::default()
+        .finish_with_body(&doc! {"insert": "c", "$db": "t", "pad": text})
+        .unwrap();
     m.set_ids(11, 22);
     m
 }
@@ -23,7 +27,10 @@ fn every_compressor_round_trips_and_keeps_ids() {
         assert_eq!(compressed.op_code(), OpCode::Compressed, "{c:?}");
         assert_eq!((compressed.request_id(), compressed.response_to()), (11, 22));
         if c != Compressor::Noop {
-            assert!(compressed.len() < original.len(), "{c:?} should shrink a repetitive message");
+            assert!(
+                compressed.len() < original.len(),
+                "{c:?} should shrink a repetitive message"
+            );
         }
         let (back, used) = decompress_message(&compressed).unwrap();
         assert_eq!(used, Some(c));
@@ -34,7 +41,9 @@ fn every_compressor_round_trips_and_keeps_ids() {
 
 #[test]
 fn incompressible_reply_is_sent_uncompressed() {
-    let small = OpMsgBuilder::default().finish_with_body(&doc! {"ok": 1.0}).unwrap();
+    let small = OpMsgBuilder::default()
+        .finish_with_body(&doc! {"ok": 1.0})
+        .unwrap();
     for c in [Compressor::Snappy, Compressor::Zlib, Compressor::Zstd] {
         let out = compress_message(&small, c).unwrap();
         assert_eq!(out, small, "{c:?}");
@@ -60,14 +69,23 @@ fn compressed_bytes(original_op: i32, size: i32, id: u8, payload: &[u8]) -> Vec<
 fn malformed_compressed_messages_fail() {
     // Too short for the compression header.
     let short = with_header(OpCode::Compressed, 1, 0, &[1, 2, 3]);
-    assert_eq!(decompress_message(&message(short)).unwrap_err().code(), ErrorCode::BadValue);
+    assert_eq!(
+        decompress_message(&message(short)).unwrap_err().code(),
+        ErrorCode::BadValue
+    );
     // Unknown compressor id.
     let unknown = compressed_bytes(2013, 4, 9, &[0; 4]);
-    assert_eq!(decompress_message(&message(unknown)).unwrap_err().code(), ErrorCode::InternalError);
+    assert_eq!(
+        decompress_message(&message(unknown)).unwrap_err().code(),
+        ErrorCode::InternalError
+    );
     // Claimed size over the message limit, and negative.
     for size in [48_000_000, -1] {
         let huge = compressed_bytes(2013, size, 0, &[0; 4]);
-        assert_eq!(decompress_message(&message(huge)).unwrap_err().code(), ErrorCode::BadValue);
+        assert_eq!(
+            decompress_message(&message(huge)).unwrap_err().code(),
+            ErrorCode::BadValue
+        );
     }
     // Size not matching the payload, for each compressor.
     let body = big_message();
@@ -84,7 +102,10 @@ fn malformed_compressed_messages_fail() {
     // Garbage payloads.
     for id in 1..=3 {
         let junk = compressed_bytes(2013, 100, id, b"definitely not compressed data");
-        assert_eq!(decompress_message(&message(junk)).unwrap_err().code(), ErrorCode::BadValue);
+        assert_eq!(
+            decompress_message(&message(junk)).unwrap_err().code(),
+            ErrorCode::BadValue
+        );
     }
 }
 
@@ -94,7 +115,10 @@ fn a_bomb_cannot_grow_past_its_claim() {
     let zeros = vec![0u8; 10_000_000];
     let payload = zstd::bulk::compress(&zeros, 3).unwrap();
     let bomb = compressed_bytes(2013, 100, 3, &payload);
-    assert_eq!(decompress_message(&message(bomb)).unwrap_err().code(), ErrorCode::BadValue);
+    assert_eq!(
+        decompress_message(&message(bomb)).unwrap_err().code(),
+        ErrorCode::BadValue
+    );
 }
 
 #[test]

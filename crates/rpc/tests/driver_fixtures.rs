@@ -1,5 +1,6 @@
 //! The exact first message each real driver sends (captured from pymongo, mongosh and the Rust driver;
 //! see fixtures/README.md) parses as mongod would read it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bson::RawBsonRef;
 use docwire_rpc::{Message, MessageCodec, OpCode, OpMsg, OpQuery};
@@ -10,7 +11,10 @@ fn fixture(name: &str) -> Message {
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     // Through the codec, as a session would receive it.
     let mut buf = bytes::BytesMut::from(&bytes[..]);
-    let msg = MessageCodec::default().decode(&mut buf).unwrap().expect("one whole message");
+    let msg = MessageCodec::default()
+        .decode(&mut buf)
+        .unwrap()
+        .expect("one whole message");
     assert!(buf.is_empty(), "{name}: exactly one message");
     msg
 }
@@ -21,7 +25,12 @@ fn keys(doc: &bson::RawDocument) -> Vec<String> {
 
 fn driver_name(doc: &bson::RawDocument) -> String {
     let client = doc.get_document("client").unwrap();
-    client.get_document("driver").unwrap().get_str("name").unwrap().to_owned()
+    client
+        .get_document("driver")
+        .unwrap()
+        .get_str("name")
+        .unwrap()
+        .to_owned()
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! OP_QUERY parsing and OP_REPLY building/parsing, as used by legacy handshakes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use bson::{Document, doc, rawdoc};
 use common::*;
-use docwire_rpc::{ErrorCode, OpCode, OpQuery, OpReply, build_op_query, build_op_reply, op_reply::reply_flags};
+use docwire_rpc::{
+    ErrorCode, OpCode, OpQuery, OpReply, build_op_query, build_op_reply, op_reply::reply_flags,
+};
 
 fn query_bytes(ns: &str, query: &Document, projection: Option<&Document>) -> Vec<u8> {
     let mut data = 0i32.to_le_bytes().to_vec();
@@ -21,8 +24,12 @@ fn query_bytes(ns: &str, query: &Document, projection: Option<&Document>) -> Vec
 
 #[test]
 fn parses_an_ismaster_handshake() {
-    let q = OpQuery::parse(&message(query_bytes("admin.$cmd", &doc! {"ismaster": 1, "helloOk": true}, None)))
-        .unwrap();
+    let q = OpQuery::parse(&message(query_bytes(
+        "admin.$cmd",
+        &doc! {"ismaster": 1, "helloOk": true},
+        None,
+    )))
+    .unwrap();
     assert_eq!(q.full_collection_name(), "admin.$cmd");
     assert_eq!(q.database(), "admin");
     assert!(q.is_command());
@@ -34,9 +41,17 @@ fn parses_an_ismaster_handshake() {
 #[test]
 fn unwraps_dollar_query() {
     let wrapped = doc! {"$query": {"isMaster": 1}, "$readPreference": {"mode": "primaryPreferred"}};
-    let q = OpQuery::parse(&message(query_bytes("admin.$cmd", &wrapped, Some(&doc! {"a": 1})))).unwrap();
+    let q = OpQuery::parse(&message(query_bytes(
+        "admin.$cmd",
+        &wrapped,
+        Some(&doc! {"a": 1}),
+    )))
+    .unwrap();
     assert_eq!(q.command_name().unwrap(), "isMaster");
-    assert_eq!(Document::try_from(q.projection().unwrap()).unwrap(), doc! {"a": 1});
+    assert_eq!(
+        Document::try_from(q.projection().unwrap()).unwrap(),
+        doc! {"a": 1}
+    );
 }
 
 #[test]
@@ -60,7 +75,12 @@ fn built_query_parses_back() {
 
 #[test]
 fn reply_round_trips() {
-    let msg = build_op_reply(reply_flags::AWAIT_CAPABLE, 0, 0, [rawdoc! {"ismaster": true, "ok": 1.0}.as_ref()]);
+    let msg = build_op_reply(
+        reply_flags::AWAIT_CAPABLE,
+        0,
+        0,
+        [rawdoc! {"ismaster": true, "ok": 1.0}.as_ref()],
+    );
     assert_eq!(msg.op_code(), OpCode::Reply);
     let reply = OpReply::parse(&msg).unwrap();
     assert_eq!(reply.response_flags, reply_flags::AWAIT_CAPABLE);
@@ -73,5 +93,8 @@ fn reply_with_wrong_count_is_rejected() {
     let msg = build_op_reply(0, 0, 0, [rawdoc! {"a": 1}.as_ref()]);
     let mut bytes = msg.as_bytes().to_vec();
     bytes[16 + 16..16 + 20].copy_from_slice(&2i32.to_le_bytes());
-    assert_eq!(OpReply::parse(&message(bytes)).unwrap_err().code(), ErrorCode::ProtocolError);
+    assert_eq!(
+        OpReply::parse(&message(bytes)).unwrap_err().code(),
+        ErrorCode::ProtocolError
+    );
 }

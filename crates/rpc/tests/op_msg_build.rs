@@ -1,4 +1,5 @@
 //! mongod's op_msg_test.cpp serializer cases, ported, plus checksum and flag writing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -15,7 +16,9 @@ fn raw(d: bson::Document) -> RawDocumentBuf {
 
 #[test]
 fn just_body() {
-    let msg = OpMsgBuilder::default().finish_with_body(&doc! {"ping": 1}).unwrap();
+    let msg = OpMsgBuilder::default()
+        .finish_with_body(&doc! {"ping": 1})
+        .unwrap();
     let expected = op_msg_bytes(&[&flags(0), &[BODY], &doc_bytes(&doc! {"ping": 1})]);
     assert_eq!(msg.data(), &expected[16..]);
     assert_eq!(msg.len(), expected.len());
@@ -52,8 +55,15 @@ fn body_and_two_sequences() {
     let msg = b.finish_with_body(&doc! {"ping": 1}).unwrap();
     let sa = sized(b"a", true, &[doc! {"a": 1}], 0);
     let sb = sized(b"b", true, &[doc! {"b": 1}], 0);
-    let expected =
-        op_msg_bytes(&[&flags(0), &[SEQ], &sa, &[SEQ], &sb, &[BODY], &doc_bytes(&doc! {"ping": 1})]);
+    let expected = op_msg_bytes(&[
+        &flags(0),
+        &[SEQ],
+        &sa,
+        &[SEQ],
+        &sb,
+        &[BODY],
+        &doc_bytes(&doc! {"ping": 1}),
+    ]);
     assert_eq!(msg.data(), &expected[16..]);
 }
 
@@ -85,7 +95,9 @@ fn body_and_sequence_in_place() {
 
 #[test]
 fn flags_are_written_and_more_to_come_toggles() {
-    let mut msg = OpMsgBuilder::new(OpMsgFlags::EXHAUST_ALLOWED).finish_with_body(&doc! {"ping": 1}).unwrap();
+    let mut msg = OpMsgBuilder::new(OpMsgFlags::EXHAUST_ALLOWED)
+        .finish_with_body(&doc! {"ping": 1})
+        .unwrap();
     assert_eq!(OpMsg::parse(&msg).unwrap().flags(), OpMsgFlags::EXHAUST_ALLOWED);
     set_more_to_come(&mut msg, true);
     let f = OpMsg::parse(&msg).unwrap().flags();
@@ -96,7 +108,9 @@ fn flags_are_written_and_more_to_come_toggles() {
 
 #[test]
 fn checksum_is_appended_after_ids_and_verifies() {
-    let mut msg = OpMsgBuilder::default().finish_with_body(&doc! {"ping": 1}).unwrap();
+    let mut msg = OpMsgBuilder::default()
+        .finish_with_body(&doc! {"ping": 1})
+        .unwrap();
     msg.set_ids(42, 7);
     append_crc(&mut msg);
     assert_eq!((msg.request_id(), msg.response_to()), (42, 7));
@@ -111,7 +125,10 @@ fn checksum_is_appended_after_ids_and_verifies() {
     // Changing the ids after the checksum breaks it, as the header is covered.
     let mut tampered = msg.clone();
     tampered.set_ids(43, 7);
-    assert_eq!(OpMsg::parse(&tampered).unwrap_err().code(), docwire_rpc::ErrorCode::ChecksumMismatch);
+    assert_eq!(
+        OpMsg::parse(&tampered).unwrap_err().code(),
+        docwire_rpc::ErrorCode::ChecksumMismatch
+    );
     // Appending twice is a no-op.
     let before = msg.len();
     append_crc(&mut msg);

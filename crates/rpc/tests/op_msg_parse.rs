@@ -1,4 +1,5 @@
 //! mongod's op_msg_test.cpp parser cases, ported: every success shape and every failure with its code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -52,7 +53,10 @@ fn succeeds_with_body_then_sequence() {
     let msg = parse(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &seq])).unwrap();
     assert_eq!(body_of(&msg), doc! {"ping": 1});
     assert_eq!(msg.sequences().count(), 1);
-    assert_eq!(docs_of(&msg, 0), ("docs".into(), vec![doc! {"a": 1}, doc! {"a": 2}]));
+    assert_eq!(
+        docs_of(&msg, 0),
+        ("docs".into(), vec![doc! {"a": 1}, doc! {"a": 2}])
+    );
 }
 
 #[test]
@@ -67,7 +71,16 @@ fn succeeds_with_sequence_then_body() {
 fn succeeds_with_sequence_then_body_then_sequence() {
     let empty = sized(b"empty", true, &[], 0);
     let docs = sized(b"docs", true, &[doc! {"a": 1}], 0);
-    let msg = parse(op_msg_bytes(&[&flags(0), &[SEQ], &empty, &[BODY], &ping(), &[SEQ], &docs])).unwrap();
+    let msg = parse(op_msg_bytes(&[
+        &flags(0),
+        &[SEQ],
+        &empty,
+        &[BODY],
+        &ping(),
+        &[SEQ],
+        &docs,
+    ]))
+    .unwrap();
     assert_eq!(body_of(&msg), doc! {"ping": 1});
     assert_eq!(docs_of(&msg, 0), ("empty".into(), vec![]));
     assert_eq!(docs_of(&msg, 1), ("docs".into(), vec![doc! {"a": 1}]));
@@ -77,7 +90,16 @@ fn succeeds_with_sequence_then_body_then_sequence() {
 fn succeeds_with_sequence_then_sequence_then_body() {
     let empty = sized(b"empty", true, &[], 0);
     let docs = sized(b"docs", true, &[doc! {"a": 1}], 0);
-    let msg = parse(op_msg_bytes(&[&flags(0), &[SEQ], &empty, &[SEQ], &docs, &[BODY], &ping()])).unwrap();
+    let msg = parse(op_msg_bytes(&[
+        &flags(0),
+        &[SEQ],
+        &empty,
+        &[SEQ],
+        &docs,
+        &[BODY],
+        &ping(),
+    ]))
+    .unwrap();
     assert_eq!(docs_of(&msg, 0), ("empty".into(), vec![]));
     assert_eq!(docs_of(&msg, 1), ("docs".into(), vec![doc! {"a": 1}]));
     assert!(msg.sequence("empty").unwrap().is_empty());
@@ -87,7 +109,16 @@ fn succeeds_with_sequence_then_sequence_then_body() {
 fn succeeds_with_body_then_sequence_then_sequence() {
     let docs = sized(b"docs", true, &[doc! {"a": 1}], 0);
     let empty = sized(b"empty", true, &[], 0);
-    let msg = parse(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &docs, &[SEQ], &empty])).unwrap();
+    let msg = parse(op_msg_bytes(&[
+        &flags(0),
+        &[BODY],
+        &ping(),
+        &[SEQ],
+        &docs,
+        &[SEQ],
+        &empty,
+    ]))
+    .unwrap();
     assert_eq!(docs_of(&msg, 0), ("docs".into(), vec![doc! {"a": 1}]));
     assert_eq!(docs_of(&msg, 1), ("empty".into(), vec![]));
 }
@@ -106,27 +137,47 @@ fn fails_if_no_body_even_with_sequence() {
 #[test]
 fn fails_if_two_bodies() {
     let pong = doc_bytes(&doc! {"pong": 1});
-    assert_eq!(code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[BODY], &pong])), 40430);
+    assert_eq!(
+        code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[BODY], &pong])),
+        40430
+    );
 }
 
 #[test]
 fn fails_if_duplicate_sequences() {
     let seq = sized(b"docs", true, &[], 0);
-    assert_eq!(code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &seq, &[SEQ], &seq])), 40431);
+    assert_eq!(
+        code_of(op_msg_bytes(&[
+            &flags(0),
+            &[BODY],
+            &ping(),
+            &[SEQ],
+            &seq,
+            &[SEQ],
+            &seq
+        ])),
+        40431
+    );
 }
 
 #[test]
 fn fails_if_duplicate_sequence_with_body() {
     let body = doc_bytes(&doc! {"ping": 1, "docs": []});
     let seq = sized(b"docs", true, &[], 0);
-    assert_eq!(code_of(op_msg_bytes(&[&flags(0), &[BODY], &body, &[SEQ], &seq])), 40433);
+    assert_eq!(
+        code_of(op_msg_bytes(&[&flags(0), &[BODY], &body, &[SEQ], &seq])),
+        40433
+    );
 }
 
 #[test]
 fn fails_if_duplicate_sequence_with_body_nested() {
     let body = doc_bytes(&doc! {"ping": 1, "a": {"b": []}});
     let seq = sized(b"a.b", true, &[], 0);
-    assert_eq!(code_of(op_msg_bytes(&[&flags(0), &[BODY], &body, &[SEQ], &seq])), 40433);
+    assert_eq!(
+        code_of(op_msg_bytes(&[&flags(0), &[BODY], &body, &[SEQ], &seq])),
+        40433
+    );
 }
 
 #[test]
@@ -135,7 +186,10 @@ fn succeeds_if_sequence_and_body_have_common_prefix() {
     let seq = sized(b"cursor.firstBatch", true, &[doc! {"_id": 1}], 0);
     let msg = parse(op_msg_bytes(&[&flags(0), &[BODY], &body, &[SEQ], &seq])).unwrap();
     assert_eq!(body_of(&msg), doc! {"cursor": {"ns": "foo.bar", "id": 1}});
-    assert_eq!(docs_of(&msg, 0), ("cursor.firstBatch".into(), vec![doc! {"_id": 1}]));
+    assert_eq!(
+        docs_of(&msg, 0),
+        ("cursor.firstBatch".into(), vec![doc! {"_id": 1}])
+    );
 }
 
 #[test]
@@ -148,7 +202,10 @@ fn fails_if_unknown_section_kind() {
 
 #[test]
 fn security_token_section_is_rejected() {
-    assert_eq!(code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[2], b"token\0"])), 13);
+    assert_eq!(
+        code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[2], b"token\0"])),
+        13
+    );
 }
 
 #[test]
@@ -159,7 +216,10 @@ fn fails_if_body_too_big() {
 
 #[test]
 fn fails_if_body_too_big_into_checksum() {
-    let bytes = shrink(append_checksum(op_msg_bytes(&[&flags(1), &[BODY], &ping()]), None), 1);
+    let bytes = shrink(
+        append_checksum(op_msg_bytes(&[&flags(1), &[BODY], &ping()]), None),
+        1,
+    );
     assert_eq!(code_of(bytes), ErrorCode::InvalidBSON.code());
 }
 
@@ -173,7 +233,10 @@ fn fails_if_document_sequence_too_big() {
 #[test]
 fn fails_if_document_sequence_too_big_into_checksum() {
     let seq = sized(b"docs", true, &[doc! {"a": 1}], 0);
-    let bytes = shrink(append_checksum(op_msg_bytes(&[&flags(1), &[BODY], &ping(), &[SEQ], &seq]), None), 1);
+    let bytes = shrink(
+        append_checksum(op_msg_bytes(&[&flags(1), &[BODY], &ping(), &[SEQ], &seq]), None),
+        1,
+    );
     assert_eq!(code_of(bytes), ErrorCode::Overflow.code());
 }
 
@@ -182,25 +245,48 @@ fn fails_if_document_in_sequence_too_big() {
     let seq = sized(b"docs", true, &[doc! {"a": 1}], -1);
     // The section now ends one byte early, leaving a stray byte that reads as an unknown section kind;
     // mongod sees the truncated document first, and so do we.
-    assert_eq!(code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &seq])), ErrorCode::InvalidBSON.code());
+    assert_eq!(
+        code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &seq])),
+        ErrorCode::InvalidBSON.code()
+    );
 }
 
 #[test]
 fn fails_if_name_of_document_sequence_too_big() {
     let seq = sized(b"foo", true, &[], -1);
-    assert_eq!(code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &seq])), ErrorCode::Overflow.code());
+    assert_eq!(
+        code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &seq])),
+        ErrorCode::Overflow.code()
+    );
 }
 
 #[test]
 fn fails_if_name_of_document_sequence_has_no_nul_terminator() {
     let seq = sized(b"foo", false, &[], 0);
-    assert_eq!(code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &seq])), ErrorCode::Overflow.code());
+    assert_eq!(
+        code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &seq])),
+        ErrorCode::Overflow.code()
+    );
 }
 
 #[test]
 fn fails_if_too_many_document_sequences() {
-    let (a, b, c) = (sized(b"foo", true, &[], 0), sized(b"bar", true, &[], 0), sized(b"baz", true, &[], 0));
-    let code = code_of(op_msg_bytes(&[&flags(0), &[BODY], &ping(), &[SEQ], &a, &[SEQ], &b, &[SEQ], &c]));
+    let (a, b, c) = (
+        sized(b"foo", true, &[], 0),
+        sized(b"bar", true, &[], 0),
+        sized(b"baz", true, &[], 0),
+    );
+    let code = code_of(op_msg_bytes(&[
+        &flags(0),
+        &[BODY],
+        &ping(),
+        &[SEQ],
+        &a,
+        &[SEQ],
+        &b,
+        &[SEQ],
+        &c,
+    ]));
     assert_eq!(code, ErrorCode::TooManyDocumentSequences.code());
 }
 
@@ -289,5 +375,8 @@ fn body_is_shared_not_copied() {
     let start = message.as_bytes().as_ptr() as usize;
     let end = start + message.len();
     let p = body.as_ptr() as usize;
-    assert!(p >= start && p < end, "the body must point into the message buffer");
+    assert!(
+        p >= start && p < end,
+        "the body must point into the message buffer"
+    );
 }

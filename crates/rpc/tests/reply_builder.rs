@@ -1,9 +1,8 @@
 //! Reply builders: mongod's augmentation rules, sequences, legacy replies and next invocations.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bson::{Document, doc, rawdoc};
-use docwire_rpc::{
-    ErrorCode, OpCode, OpMsg, OpReply, ReplyBuilder, ReplyProtocol, Status,
-};
+use docwire_rpc::{ErrorCode, OpCode, OpMsg, OpReply, ReplyBuilder, ReplyProtocol, Status};
 
 fn body(msg: &docwire_rpc::Message) -> Document {
     Document::try_from(OpMsg::parse(msg).unwrap().body()).unwrap()
@@ -19,7 +18,11 @@ fn ok_is_added_as_a_double_when_absent() {
 
 #[test]
 fn ok_present_is_left_alone() {
-    for ok in [bson::Bson::Int32(1), bson::Bson::Boolean(true), bson::Bson::Double(0.0)] {
+    for ok in [
+        bson::Bson::Int32(1),
+        bson::Bson::Boolean(true),
+        bson::Bson::Double(0.0),
+    ] {
         let mut b = ReplyBuilder::new(ReplyProtocol::OpMsg);
         b.set_command_reply(doc! {"ok": ok.clone(), "x": 1});
         assert_eq!(body(&b.done().unwrap().message), doc! {"ok": ok, "x": 1});
@@ -31,13 +34,18 @@ fn raw_reply_gets_ok_without_reencoding_fields() {
     let mut b = ReplyBuilder::new(ReplyProtocol::OpMsg);
     b.set_raw_command_reply(rawdoc! {"cursor": {"id": 0_i64}});
     assert!(b.is_ok());
-    assert_eq!(body(&b.done().unwrap().message), doc! {"cursor": {"id": 0_i64}, "ok": 1.0});
+    assert_eq!(
+        body(&b.done().unwrap().message),
+        doc! {"cursor": {"id": 0_i64}, "ok": 1.0}
+    );
 }
 
 #[test]
 fn status_reply_has_mongod_shape_and_drops_sequences() {
     let mut b = ReplyBuilder::new(ReplyProtocol::OpMsg);
-    b.begin_document_sequence("cursor.firstBatch").unwrap().append_raw(&rawdoc! {"_id": 1});
+    b.begin_document_sequence("cursor.firstBatch")
+        .unwrap()
+        .append_raw(&rawdoc! {"_id": 1});
     b.set_command_status(&Status::new(ErrorCode::CursorNotFound, "cursor id 5 not found"));
     assert!(!b.is_ok());
     let msg = b.done().unwrap().message;
@@ -82,7 +90,10 @@ fn legacy_replies_are_op_reply_without_sequences() {
     b.set_command_reply(doc! {"ismaster": true});
     let msg = b.done().unwrap().message;
     assert_eq!(msg.op_code(), OpCode::Reply);
-    assert_eq!(OpReply::parse(&msg).unwrap().command_reply().unwrap(), doc! {"ismaster": true, "ok": 1.0});
+    assert_eq!(
+        OpReply::parse(&msg).unwrap().command_reply().unwrap(),
+        doc! {"ismaster": true, "ok": 1.0}
+    );
 }
 
 #[test]

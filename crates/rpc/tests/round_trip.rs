@@ -1,4 +1,5 @@
 //! Property tests: random bodies, sequences, flags, checksums and compressors survive build -> parse.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bson::{Bson, Document, RawDocumentBuf};
 use docwire_rpc::{
@@ -38,7 +39,10 @@ fn command_body() -> impl Strategy<Value = Document> {
 }
 
 fn compressor() -> impl Strategy<Value = Option<Compressor>> {
-    prop_oneof![Just(None), prop::sample::select(Compressor::ALL.to_vec()).prop_map(Some)]
+    prop_oneof![
+        Just(None),
+        prop::sample::select(Compressor::ALL.to_vec()).prop_map(Some)
+    ]
 }
 
 proptest! {
