@@ -9,6 +9,7 @@
 mod checksum;
 mod codec;
 mod compression;
+mod decode_all;
 mod error_code;
 mod header;
 pub mod limits;
@@ -25,6 +26,7 @@ mod status;
 pub use checksum::{CHECKSUM_LEN, append_checksum, crc32c_of};
 pub use codec::{CodecError, MessageCodec};
 pub use compression::{Compressor, compress_message, decompress_message, negotiate};
+pub use decode_all::decode_all;
 pub use error_code::ErrorCode;
 pub use header::{MsgHeader, OpCode};
 pub use message::Message;
