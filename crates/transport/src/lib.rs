@@ -1,3 +1,32 @@
-//! Listeners and sessions (TCP, Unix socket), the ingress `ServiceStateMachine`, `ServiceEntryPoint`, service executors, and the egress async client with its handshake.
+//! Listeners and sessions (TCP, Unix socket), the ingress `ServiceStateMachine`, `ServiceEntryPoint`,
+//! service executors, the command layer, and the egress connection.
 //!
-//! See docs/ARCHITECTURE.md for what this crate owns and the invariants it keeps.
+//! A [`TransportLayer`] accepts connections; the [`SessionManager`] admits them under `maxConns`; each
+//! runs a [`ServiceStateMachine`] on a [`ServiceExecutor`], which hands every request to a
+//! [`ServiceEntryPoint`]. The [`CommandEntryPoint`] is the entry point that runs commands from a
+//! [`CommandRegistry`]; the db and proxy crates register theirs on top of the handshake and admin
+//! commands in [`commands`].
+
+mod command;
+pub mod commands;
+mod egress;
+mod entry_point;
+mod service_entry_point;
+mod service_executor;
+mod session;
+mod session_manager;
+mod state_machine;
+pub mod tags;
+mod transport_layer;
+
+pub use command::{Command, CommandRegistry, CommandRequest};
+pub use egress::connect;
+pub use entry_point::CommandEntryPoint;
+pub use service_entry_point::{DbResponse, RequestContext, ServiceEntryPoint};
+pub use service_executor::{ServiceExecutor, ServiceExecutorKind};
+pub use session::{NetworkCounters, Received, Session, SessionInfo, SessionStream};
+pub use session_manager::{ConnectionStats, DEFAULT_MAX_CONNS, SessionGuard, SessionManager};
+pub use state_machine::{
+    HTTP_ANSWER, ServiceStateMachine, State, StateMachineConfig, TransitionObserver, next_message_id,
+};
+pub use transport_layer::{TransportConfig, TransportHandle, TransportLayer};

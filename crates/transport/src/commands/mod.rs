@@ -1,0 +1,1 @@
+//! The handshake and admin commands every docwire server answers (hello, ping, buildInfo, ...).

@@ -1,0 +1,279 @@
+//! `TransportLayer`: TCP listeners on every `--bind_ip` address and `--port`, plus mongod's Unix socket
+//! `<unixSocketPrefix>/mongodb-<port>.sock`; each accepted connection is admitted by the session manager
+//! (or closed over the limit) and runs a state machine on the service executor.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use docwire_rpc::{ErrorCode, Status, StatusResult, limits::MAX_MESSAGE_SIZE_BYTES};
+use docwire_service::{ServiceContext, TransportSession};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::service_entry_point::ServiceEntryPoint;
+use crate::service_executor::{ServiceExecutor, ServiceExecutorKind};
+use crate::session::{Session, SessionStream};
+use crate::session_manager::SessionManager;
+use crate::state_machine::{ServiceStateMachine, StateMachineConfig};
+
+/// Listener and session settings, with mongod's names and defaults.
+#[derive(Clone)]
+pub struct TransportConfig {
+    /// `--bind_ip`: addresses to listen on (default 127.0.0.1).
+    pub bind_ips: Vec<String>,
+    /// `--port` (default 27017; 0 picks a free port, for tests).
+    pub port: u16,
+    /// `--unixSocketPrefix` (default /tmp).
+    pub unix_socket_prefix: PathBuf,
+    /// `--nounixsocket`.
+    pub no_unix_socket: bool,
+    /// `--serviceExecutor`.
+    pub service_executor: ServiceExecutorKind,
+    /// The largest message accepted (maxMessageSizeBytes).
+    pub max_message_size: usize,
+    /// State-machine settings (partial-message timeout, transition observer).
+    pub state_machine: StateMachineConfig,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            bind_ips: vec!["127.0.0.1".to_owned()],
+            port: 27017,
+            unix_socket_prefix: PathBuf::from("/tmp"),
+            no_unix_socket: false,
+            service_executor: ServiceExecutorKind::Async,
+            max_message_size: MAX_MESSAGE_SIZE_BYTES,
+            state_machine: StateMachineConfig::default(),
+        }
+    }
+}
+
+/// The bound listeners and what accepted sessions need.
+pub struct TransportLayer {
+    tcp: Vec<TcpListener>,
+    unix: Option<(UnixListener, PathBuf)>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    service: ServiceContext,
+    sessions: Arc<SessionManager>,
+    entry_point: Arc<dyn ServiceEntryPoint>,
+    executor: ServiceExecutor,
+    config: TransportConfig,
+    stop_accepting: CancellationToken,
+}
+
+/// Stops a running transport layer and drains its sessions.
+#[derive(Clone)]
+pub struct TransportHandle {
+    shared: Arc<Shared>,
+}
+
+impl TransportLayer {
+    /// Binds every listener (must run inside a tokio runtime). A stale Unix socket file is replaced.
+    pub async fn bind(
+        config: TransportConfig,
+        service: ServiceContext,
+        sessions: Arc<SessionManager>,
+        entry_point: Arc<dyn ServiceEntryPoint>,
+    ) -> StatusResult<TransportLayer> {
+        let mut tcp = Vec::new();
+        let mut port = config.port;
+        for ip in &config.bind_ips {
+            let addr = socket_addr(ip, port)?;
+            let listener = TcpListener::bind(addr).await.map_err(|e| {
+                Status::new(
+                    ErrorCode::SocketException,
+                    format!("Failed to listen on {addr}: {e}"),
+                )
+            })?;
+            // With --port 0 every address shares the port the first one got.
+            if port == 0 {
+                port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+            }
+            tracing::info!(address = %addr.ip(), port, "Listening on");
+            tcp.push(listener);
+        }
+        let unix = if config.no_unix_socket {
+            None
+        } else {
+            let path = config.unix_socket_prefix.join(format!("mongodb-{port}.sock"));
+            Some((bind_unix(&path)?, path))
+        };
+        let executor = ServiceExecutor::new(config.service_executor)?;
+        let shared = Arc::new(Shared {
+            service,
+            sessions,
+            entry_point,
+            executor,
+            config,
+            stop_accepting: CancellationToken::new(),
+        });
+        Ok(TransportLayer { tcp, unix, shared })
+    }
+
+    /// The TCP addresses actually bound.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.tcp.iter().filter_map(|l| l.local_addr().ok()).collect()
+    }
+
+    /// The Unix socket's path, when there is one.
+    pub fn unix_socket_path(&self) -> Option<&Path> {
+        self.unix.as_ref().map(|(_, p)| p.as_path())
+    }
+
+    /// A handle that stops accepting and drains sessions.
+    pub fn handle(&self) -> TransportHandle {
+        TransportHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Accepts connections until the handle stops it; sessions run on the executor.
+    pub async fn serve(self) {
+        let mut accept_loops = tokio::task::JoinSet::new();
+        for listener in self.tcp {
+            let shared = self.shared.clone();
+            accept_loops.spawn(async move {
+                loop {
+                    let accepted = tokio::select! {
+                        a = listener.accept() => a,
+                        _ = shared.stop_accepting.cancelled() => return,
+                    };
+                    match accepted {
+                        Ok((stream, remote)) => {
+                            let _ = stream.set_nodelay(true);
+                            let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                            start_session(&shared, Box::new(stream), local, remote.to_string(), false);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            // Out of descriptors and the like: back off instead of spinning.
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            });
+        }
+        if let Some((listener, path)) = self.unix {
+            let shared = self.shared.clone();
+            accept_loops.spawn(async move {
+                let local = path.display().to_string();
+                loop {
+                    let accepted = tokio::select! {
+                        a = listener.accept() => a,
+                        _ = shared.stop_accepting.cancelled() => break,
+                    };
+                    match accepted {
+                        Ok((stream, _)) => {
+                            start_session(&shared, Box::new(stream), local.clone(), local.clone(), true)
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed on the Unix socket");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+                let _ = std::fs::remove_file(&path);
+            });
+        }
+        while accept_loops.join_next().await.is_some() {}
+    }
+}
+
+impl TransportHandle {
+    /// Graceful shutdown: stop accepting, interrupt every operation with InterruptedAtShutdown, end the
+    /// sessions, and wait up to `grace` for them to finish. Returns whether they all finished in time.
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        self.shared.stop_accepting.cancel();
+        self.shared.executor.shutdown();
+        self.shared.service.kill_all_operations();
+        self.shared.sessions.end_everything();
+        self.shared.sessions.wait_until_empty(grace).await
+    }
+
+    /// The session manager.
+    pub fn sessions(&self) -> &Arc<SessionManager> {
+        &self.shared.sessions
+    }
+}
+
+fn start_session(
+    shared: &Arc<Shared>,
+    stream: Box<dyn SessionStream>,
+    local: String,
+    remote: String,
+    is_unix: bool,
+) {
+    let Some((info, guard)) = shared.sessions.admit(local, remote, is_unix) else {
+        // Over the limit: dropping the stream closes it without a reply.
+        return;
+    };
+    let id = info.id();
+    let session = Session::new(
+        info.clone(),
+        stream,
+        shared.config.max_message_size,
+        shared.sessions.counters().clone(),
+    );
+    let client = match shared.service.make_client(
+        format!("conn{id}"),
+        Some(info.clone() as Arc<dyn TransportSession>),
+    ) {
+        Ok(client) => client,
+        Err(status) => {
+            tracing::warn!(%status, "could not make a client for a new session");
+            return;
+        }
+    };
+    tracing::info!(remote = info.remote(), connection_id = id, "Connection accepted");
+    let ssm = ServiceStateMachine::new(
+        session,
+        client,
+        shared.entry_point.clone(),
+        guard.end_token().clone(),
+        shared.config.state_machine.clone(),
+    );
+    let remote = info.remote().to_owned();
+    let work = async move {
+        ssm.run().await;
+        tracing::info!(remote = %remote, connection_id = id, "Connection ended");
+        drop(guard);
+    };
+    if let Err(status) = shared.executor.schedule(format!("conn{id}"), work) {
+        tracing::warn!(%status, "refused a session");
+    }
+}
+
+fn socket_addr(ip: &str, port: u16) -> StatusResult<SocketAddr> {
+    let ip = ip.trim();
+    let host = if ip == "localhost" { "127.0.0.1" } else { ip };
+    let parsed = host
+        .parse::<std::net::IpAddr>()
+        .map_err(|e| Status::new(ErrorCode::BadValue, format!("bad --bind_ip address '{ip}': {e}")))?;
+    Ok(SocketAddr::new(parsed, port))
+}
+
+fn bind_unix(path: &Path) -> StatusResult<UnixListener> {
+    // A socket file left by a process that died is replaced, as mongod does.
+    if path.exists() {
+        std::fs::remove_file(path).map_err(|e| {
+            Status::new(
+                ErrorCode::SocketException,
+                format!("cannot remove stale socket {}: {e}", path.display()),
+            )
+        })?;
+    }
+    let listener = UnixListener::bind(path).map_err(|e| {
+        Status::new(
+            ErrorCode::SocketException,
+            format!("Failed to listen on {}: {e}", path.display()),
+        )
+    })?;
+    tracing::info!(path = %path.display(), "Listening on Unix socket");
+    Ok(listener)
+}
