@@ -1,4 +1,5 @@
 //! Benchmarks: making and dropping an OperationContext, and `check_for_interrupt` on a live one.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should fail loudly
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -11,8 +12,14 @@ use docwire_service::{MockClock, ServiceContext, SystemClock};
 fn operation_context(c: &mut Criterion) {
     let mut group = c.benchmark_group("operation_context");
     for (clock_name, service) in [
-        ("system_clock", ServiceContext::with_clock(Arc::new(SystemClock::new().unwrap())).unwrap()),
-        ("mock_clock", ServiceContext::with_clock(Arc::new(MockClock::new())).unwrap()),
+        (
+            "system_clock",
+            ServiceContext::with_clock(Arc::new(SystemClock::new().unwrap())).unwrap(),
+        ),
+        (
+            "mock_clock",
+            ServiceContext::with_clock(Arc::new(MockClock::new())).unwrap(),
+        ),
     ] {
         let mut client = service.make_client("bench", None).unwrap();
         group.bench_function(format!("make_and_drop/{clock_name}"), |b| {

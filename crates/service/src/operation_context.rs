@@ -487,7 +487,9 @@ impl OperationContext {
             let mut registry = self.service.shared().registry.lock();
             registry.operations.remove(&self.handle.id).is_some()
         };
-        if removed {
+        // Only shutdown waits for operations to leave, and it sets `kill_all` before waiting; skipping
+        // the wake-up otherwise saves a futex call on every operation.
+        if removed && self.service.shared().kill_all.load(Ordering::SeqCst) {
             self.service.shared().registry.notify_all();
             self.service.shared().operation_left.notify_waiters();
         }

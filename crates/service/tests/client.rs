@@ -1,5 +1,6 @@
 //! Client behaviour: the Client lock rules, one operation per Client, metadata, observers, and binding a
 //! Client to a thread (ThreadClient, AlternativeClientRegion, ClientStrand) or a task.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should fail loudly
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};

@@ -1,5 +1,6 @@
 //! mongod's decorable_test cases: construct/destroy counts, reverse drop order, unwinding a failed
 //! constructor, alignment, owner lookup — on ServiceContext, Client and OperationContext.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should fail loudly
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};

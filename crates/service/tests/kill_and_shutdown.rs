@@ -1,4 +1,5 @@
 //! killOp, currentOp and shutdown across threads and tasks, on the mock clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should fail loudly
 
 use std::sync::{Arc, mpsc};
 use std::thread;

@@ -1,4 +1,5 @@
 //! mongod's operation_context_test cases (deadlines, interruptible waits, sleeps), on the mock clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should fail loudly
 
 use std::sync::Arc;
 use std::sync::mpsc;

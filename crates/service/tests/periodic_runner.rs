@@ -1,12 +1,15 @@
 //! Periodic jobs on the mock clock: first run at start, runs every interval, pause/resume, set_period
 //! taking effect at once, stop, and a Client bound during each run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should fail loudly
 
-use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 use docwire_rpc::ErrorCode;
-use docwire_service::{Client, Clock, ClockTime, JobState, MockClock, PeriodicJob, PeriodicJobHandle, ServiceContext};
+use docwire_service::{
+    Client, Clock, ClockTime, JobState, MockClock, PeriodicJob, PeriodicJobHandle, ServiceContext,
+};
 
 /// A job that reports the clock time and its bound Client's description at each run.
 fn reporting_job(
@@ -26,7 +29,10 @@ fn reporting_job(
 
 fn setup() -> (ServiceContext, MockClock) {
     let clock = MockClock::new();
-    (ServiceContext::with_clock(Arc::new(clock.clone())).unwrap(), clock)
+    (
+        ServiceContext::with_clock(Arc::new(clock.clone())).unwrap(),
+        clock,
+    )
 }
 
 fn at_ms(ms: u64) -> ClockTime {
@@ -94,10 +100,18 @@ fn a_stopped_job_never_runs_again() {
     clock.advance(Duration::from_secs(10));
     // The job's thread has exited and dropped the work, closing the channel with no further runs.
     assert!(runs.recv().is_err());
-    for result in [job.start(), job.pause(), job.resume(), job.set_period(Duration::from_secs(2))] {
+    for result in [
+        job.start(),
+        job.pause(),
+        job.resume(),
+        job.set_period(Duration::from_secs(2)),
+    ] {
         assert_eq!(result.unwrap_err().code(), ErrorCode::PeriodicJobIsStopped);
     }
-    assert!(service.clients().is_empty(), "the job's Client went with its thread");
+    assert!(
+        service.clients().is_empty(),
+        "the job's Client went with its thread"
+    );
 }
 
 #[test]
@@ -120,7 +134,10 @@ fn shutdown_stops_every_job_and_later_jobs_are_born_stopped() {
     running_runs.recv().unwrap();
     service.shutdown(Duration::from_secs(1)).unwrap();
     assert_eq!(running.state(), JobState::Stopped);
-    assert_eq!(never_started.start().unwrap_err().code(), ErrorCode::PeriodicJobIsStopped);
+    assert_eq!(
+        never_started.start().unwrap_err().code(),
+        ErrorCode::PeriodicJobIsStopped
+    );
     clock.advance(Duration::from_secs(5));
     assert!(running_runs.recv().is_err());
     let (late, _) = reporting_job(&service, &clock, Duration::from_secs(1));
