@@ -164,7 +164,8 @@ impl ClientStrand {
     }
 
     /// Runs `work` on this thread with the strand's Client bound (waiting for any other work on the
-    /// strand to finish first), then restores this thread's previous binding.
+    /// strand to finish first), then restores this thread's previous binding. Work must not call `run`
+    /// on the same strand: strands are serial, so that would wait for itself.
     pub fn run<R>(&self, work: impl FnOnce(&mut UniqueClient) -> R) -> R {
         let mut client = lock(&self.client);
         let _binding = ThreadBinding::bind(client.client());

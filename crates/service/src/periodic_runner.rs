@@ -79,6 +79,9 @@ struct JobShared {
 }
 
 /// Makes periodic jobs and stops them all at shutdown. Owned by the ServiceContext.
+///
+/// A started job's thread owns a Client, which keeps the ServiceContext alive until the job is stopped
+/// (by its handle, or by [`ServiceContext::shutdown`]).
 pub struct PeriodicRunner {
     service: WeakServiceContext,
     jobs: Mutex<RunnerJobs>,

@@ -127,3 +127,21 @@ impl Clock for SystemClock {
         Alarm::pending(Arc::downgrade(&queue), key)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_alarms_are_due_and_time_does_not_go_backwards() {
+        let clock = SystemClock::new().unwrap();
+        let first = clock.now();
+        assert!(clock.set_alarm(ClockTime::ZERO, Box::new(|| {})).is_due());
+        assert!(clock.now() >= first);
+        // A far-off alarm is pending, and dropping it takes it out of the queue.
+        let far = clock.set_alarm(first.saturating_add(Duration::from_secs(3600)), Box::new(|| {}));
+        assert!(!far.is_due());
+        drop(far);
+        assert_eq!(lock(&clock.shared.state).alarms.len(), 0);
+    }
+}
