@@ -37,15 +37,17 @@ impl CommandEntryPoint {
         request: &CommandRequest<'_>,
         reply: &mut ReplyBuilder,
     ) -> StatusResult<()> {
-        let Some(command) = self.registry.find(request.name) else {
+        let command = self.registry.find(request.name);
+        // Over OP_QUERY only the handshake commands exist, as in mongod: anything else is 352, known or not.
+        if request.protocol == ReplyProtocol::OpReply && !command.is_some_and(|c| c.allowed_over_op_query()) {
+            return Err(unsupported_op_query(request.name));
+        }
+        let Some(command) = command else {
             return Err(Status::new(
                 ErrorCode::CommandNotFound,
                 format!("no such command: '{}'", request.name),
             ));
         };
-        if request.protocol == ReplyProtocol::OpReply && !command.allowed_over_op_query() {
-            return Err(unsupported_op_query(request.name));
-        }
         let logical_op = match request.name {
             "getMore" => LogicalOp::GetMore,
             "killCursors" => LogicalOp::KillCursors,

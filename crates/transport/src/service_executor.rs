@@ -76,7 +76,8 @@ impl ServiceExecutor {
                 let runtime = self.runtime.clone();
                 std::thread::Builder::new()
                     .name(name)
-                    .stack_size(256 * 1024)
+                    // mongod gives connection threads 1 MiB; only the pages touched count toward RSS.
+                    .stack_size(1024 * 1024)
                     .spawn(move || runtime.block_on(work))
                     .map(|_| ())
                     .map_err(|e| {

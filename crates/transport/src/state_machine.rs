@@ -328,6 +328,9 @@ impl ServiceStateMachine {
             return Err(Status::new(ErrorCode::InternalError, "no reply to send"));
         };
         let written = tokio::select! {
+            // Biased: a reply that can be written is written, even as the session is told to end (the
+            // client then sees why its operation was interrupted).
+            biased;
             r = self.session.sink_message(&reply) => r,
             _ = self.end.cancelled() => Err(Status::new(ErrorCode::ShutdownInProgress, "session ended")),
         };
