@@ -88,7 +88,7 @@ fn table_for(criterion_dir: &Path, suite: &Suite) -> Result<String> {
         let throughput = match &benchmark["throughput"] {
             Value::Object(t) => t.get("Bytes").and_then(Value::as_f64).map(|bytes| {
                 let per_sec = bytes / (median_ns / 1e9);
-                format!("{:.0} MiB/s", per_sec / (1024.0 * 1024.0))
+                human_rate(per_sec)
             }),
             _ => None,
         };
@@ -103,6 +103,11 @@ fn table_for(criterion_dir: &Path, suite: &Suite) -> Result<String> {
         let _ = writeln!(table, "| {id} | {} | {throughput} |", human_time(ns));
     }
     Ok(table)
+}
+
+fn human_rate(bytes_per_sec: f64) -> String {
+    let mib = bytes_per_sec / (1024.0 * 1024.0);
+    if mib < 10_000.0 { format!("{mib:.0} MiB/s") } else { format!("{:.0} GiB/s", mib / 1024.0) }
 }
 
 fn human_time(ns: f64) -> String {
