@@ -14,6 +14,8 @@ struct Suite {
     name: &'static str,
     package: &'static str,
     bench: &'static str,
+    /// Criterion groups whose names start with this belong to the suite.
+    group_prefix: &'static str,
 }
 
 const SUITES: &[Suite] = &[
@@ -79,7 +81,7 @@ fn table_for(criterion_dir: &Path, suite: &Suite) -> Result<String> {
         };
         let benchmark: Value = serde_json::from_str(&benchmark)?;
         let group = benchmark["group_id"].as_str().unwrap_or_default();
-        if !group.starts_with(suite.name) {
+        if !group.starts_with(suite.group_prefix) {
             continue;
         }
         let id = benchmark["title"].as_str().unwrap_or_default().to_owned();
@@ -107,7 +109,11 @@ fn table_for(criterion_dir: &Path, suite: &Suite) -> Result<String> {
 
 fn human_rate(bytes_per_sec: f64) -> String {
     let mib = bytes_per_sec / (1024.0 * 1024.0);
-    if mib < 10_000.0 { format!("{mib:.0} MiB/s") } else { format!("{:.0} GiB/s", mib / 1024.0) }
+    if mib < 10_000.0 {
+        format!("{mib:.0} MiB/s")
+    } else {
+        format!("{:.0} GiB/s", mib / 1024.0)
+    }
 }
 
 fn human_time(ns: f64) -> String {
