@@ -23,11 +23,13 @@ const SUITES: &[Suite] = &[
         name: "rpc",
         package: "docwire-rpc",
         bench: "op_msg",
+        group_prefix: "rpc",
     },
     Suite {
         name: "service",
         package: "docwire-service",
         bench: "operation_context",
+        group_prefix: "operation_context",
     },
 ];
 
