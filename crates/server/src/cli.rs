@@ -1,0 +1,111 @@
+//! The command line: mongod's flag names where mongod has them, and the `proxy` subcommand.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// `docwire`: a MongoDB-compatible server. Drivers and shells connect to it as to mongod.
+#[derive(Debug, Parser)]
+#[command(
+    name = "docwire",
+    version,
+    about = "A MongoDB wire-protocol server: drivers and shells connect to it as to mongod.",
+    long_about = "A MongoDB wire-protocol server: drivers and shells connect to it as to mongod.\n\n\
+                  With no subcommand it runs the server. Flags use mongod's names; a --config TOML file \
+                  may set the same keys (e.g. `port = 27018`, `bind_ip = \"127.0.0.1,::1\"`), and flags \
+                  override it. RUST_LOG, when set, overrides -v/--quiet.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to run (the server when omitted).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The server's settings.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run in front of upstream MongoDB servers (not implemented yet).
+    Proxy {
+        /// The proxy's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// `--serviceExecutor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutorArg {
+    /// A dedicated thread per connection (mongod's classic model).
+    Synchronous,
+    /// Connections as tasks on a shared pool of threads.
+    Async,
+}
+
+/// `--logFormat`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The server's flags. Unset flags fall back to the config file, then to mongod's defaults.
+#[derive(Debug, Default, Args)]
+pub struct ServerArgs {
+    /// TCP port to listen on [default: 27017].
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Comma-separated IP addresses to listen on [default: 127.0.0.1].
+    #[arg(long = "bind_ip", value_name = "IPS", conflicts_with = "bind_ip_all")]
+    pub bind_ip: Option<String>,
+
+    /// Listen on every IPv4 and IPv6 address (0.0.0.0 and ::).
+    #[arg(long = "bind_ip_all")]
+    pub bind_ip_all: bool,
+
+    /// The most connections accepted at once [default: 1000000]; also capped by the open-file limit.
+    #[arg(long = "maxConns", value_name = "N")]
+    pub max_conns: Option<usize>,
+
+    /// Directory of the Unix socket mongodb-<port>.sock [default: /tmp].
+    #[arg(long = "unixSocketPrefix", value_name = "DIR")]
+    pub unix_socket_prefix: Option<PathBuf>,
+
+    /// Do not listen on a Unix socket.
+    #[arg(long = "nounixsocket")]
+    pub no_unix_socket: bool,
+
+    /// Directory for data files [default: ./docwire-data].
+    #[arg(long, value_name = "DIR")]
+    pub dbpath: Option<PathBuf>,
+
+    /// How connections are run [default: async].
+    #[arg(long = "serviceExecutor", value_enum, value_name = "KIND")]
+    pub service_executor: Option<ExecutorArg>,
+
+    /// A TOML file with the same keys as these flags; flags override it.
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log less: warnings and errors only.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Log more (-v debug, -vv trace).
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Log line format [default: plain].
+    #[arg(long = "logFormat", value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}

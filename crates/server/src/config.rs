@@ -1,0 +1,168 @@
+//! `Settings`: the flags merged over the optional TOML config file and mongod's defaults, and the
+//! getCmdLineOpts view of them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use bson::{Document, doc};
+use docwire_transport::{DEFAULT_MAX_CONNS, ServiceExecutorKind, TransportConfig};
+use serde::Deserialize;
+
+use crate::cli::{ExecutorArg, LogFormat, ServerArgs};
+
+/// The config file: the flags' names as keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    port: Option<u16>,
+    bind_ip: Option<String>,
+    bind_ip_all: Option<bool>,
+    #[serde(rename = "maxConns")]
+    max_conns: Option<usize>,
+    #[serde(rename = "unixSocketPrefix")]
+    unix_socket_prefix: Option<PathBuf>,
+    nounixsocket: Option<bool>,
+    dbpath: Option<PathBuf>,
+    #[serde(rename = "serviceExecutor")]
+    service_executor: Option<ExecutorArg>,
+    quiet: Option<bool>,
+    verbose: Option<u8>,
+    #[serde(rename = "logFormat")]
+    log_format: Option<LogFormat>,
+}
+
+/// Everything the server runs with, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The config file read, if any.
+    pub config_file: Option<PathBuf>,
+    /// TCP port.
+    pub port: u16,
+    /// Addresses to listen on.
+    pub bind_ips: Vec<String>,
+    /// Connection limit.
+    pub max_conns: usize,
+    /// Unix socket directory.
+    pub unix_socket_prefix: PathBuf,
+    /// Whether the Unix socket is off.
+    pub no_unix_socket: bool,
+    /// Data directory (used by the storage engine later).
+    pub dbpath: PathBuf,
+    /// How sessions run.
+    pub service_executor: ServiceExecutorKind,
+    /// Warnings and errors only.
+    pub quiet: bool,
+    /// Verbosity (-v count).
+    pub verbosity: u8,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Flags over the config file (when given) over mongod's defaults.
+    pub fn resolve(args: &ServerArgs) -> anyhow::Result<Settings> {
+        let file = match &args.config {
+            Some(path) => read_config(path)?,
+            None => FileConfig::default(),
+        };
+        let bind_ip_all = args.bind_ip_all || (args.bind_ip.is_none() && file.bind_ip_all.unwrap_or(false));
+        let bind_ips = if bind_ip_all {
+            vec!["0.0.0.0".to_owned(), "::".to_owned()]
+        } else {
+            let list = args
+                .bind_ip
+                .clone()
+                .or(file.bind_ip)
+                .unwrap_or_else(|| "127.0.0.1".into());
+            let ips: Vec<String> = list
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            anyhow::ensure!(!ips.is_empty(), "--bind_ip lists no address");
+            ips
+        };
+        let executor = args
+            .service_executor
+            .or(file.service_executor)
+            .unwrap_or(ExecutorArg::Async);
+        Ok(Settings {
+            config_file: args.config.clone(),
+            port: args.port.or(file.port).unwrap_or(27017),
+            bind_ips,
+            max_conns: args.max_conns.or(file.max_conns).unwrap_or(DEFAULT_MAX_CONNS),
+            unix_socket_prefix: args
+                .unix_socket_prefix
+                .clone()
+                .or(file.unix_socket_prefix)
+                .unwrap_or_else(|| PathBuf::from("/tmp")),
+            no_unix_socket: args.no_unix_socket || file.nounixsocket.unwrap_or(false),
+            dbpath: args
+                .dbpath
+                .clone()
+                .or(file.dbpath)
+                .unwrap_or_else(|| PathBuf::from("./docwire-data")),
+            service_executor: match executor {
+                ExecutorArg::Async => ServiceExecutorKind::Async,
+                ExecutorArg::Synchronous => ServiceExecutorKind::Synchronous,
+            },
+            quiet: args.quiet || file.quiet.unwrap_or(false),
+            verbosity: if args.verbose > 0 {
+                args.verbose
+            } else {
+                file.verbose.unwrap_or(0)
+            },
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+        })
+    }
+
+    /// The transport layer's settings.
+    pub fn transport(&self) -> TransportConfig {
+        TransportConfig {
+            bind_ips: self.bind_ips.clone(),
+            port: self.port,
+            unix_socket_prefix: self.unix_socket_prefix.clone(),
+            no_unix_socket: self.no_unix_socket,
+            service_executor: self.service_executor,
+            ..TransportConfig::default()
+        }
+    }
+
+    /// getCmdLineOpts' `parsed`, nested under mongod's config-file section names.
+    pub fn parsed_document(&self) -> Document {
+        let mut parsed = Document::new();
+        if let Some(path) = &self.config_file {
+            parsed.insert("config", path.display().to_string());
+        }
+        let port = i32::from(self.port);
+        let max_conns = i64::try_from(self.max_conns).unwrap_or(i64::MAX);
+        parsed.insert(
+            "net",
+            doc! {
+                "bindIp": self.bind_ips.join(","),
+                "maxIncomingConnections": max_conns,
+                "port": port,
+                "serviceExecutor": match self.service_executor {
+                    ServiceExecutorKind::Async => "async",
+                    ServiceExecutorKind::Synchronous => "synchronous",
+                },
+                "unixDomainSocket": {
+                    "enabled": !self.no_unix_socket,
+                    "pathPrefix": self.unix_socket_prefix.display().to_string(),
+                },
+            },
+        );
+        parsed.insert("storage", doc! {"dbPath": self.dbpath.display().to_string()});
+        parsed.insert(
+            "systemLog",
+            doc! {"quiet": self.quiet, "verbosity": i32::from(self.verbosity)},
+        );
+        parsed
+    }
+}
+
+fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("bad config file {}", path.display()))
+}
