@@ -15,7 +15,9 @@ pub fn decode_all(input: &[u8]) -> usize {
     let mut framed = 0;
     while let Ok(Some(message)) = codec.decode(&mut buf) {
         framed += 1;
-        let Ok((message, _compressor)) = decompress_message(&message) else { continue };
+        let Ok((message, _compressor)) = decompress_message(&message) else {
+            continue;
+        };
         match message.op_code() {
             OpCode::Msg => {
                 if let Ok(msg) = OpMsg::parse(&message) {

@@ -22,7 +22,14 @@ fn every_regression_input_decodes_without_panicking() {
 #[test]
 fn driver_handshakes_frame_as_one_message_each() {
     for name in ["pymongo", "mongosh", "rust_driver"] {
-        let path = format!("{}/tests/fixtures/first_message_{name}.bin", env!("CARGO_MANIFEST_DIR"));
-        assert_eq!(docwire_rpc::decode_all(&std::fs::read(path).unwrap()), 1, "{name}");
+        let path = format!(
+            "{}/tests/fixtures/first_message_{name}.bin",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        assert_eq!(
+            docwire_rpc::decode_all(&std::fs::read(path).unwrap()),
+            1,
+            "{name}"
+        );
     }
 }
