@@ -67,7 +67,7 @@ impl Settings {
         };
         let bind_ip_all = args.bind_ip_all || (args.bind_ip.is_none() && file.bind_ip_all.unwrap_or(false));
         let bind_ips = if bind_ip_all {
-            vec!["0.0.0.0".to_owned(), "::".to_owned()]
+            all_addresses()
         } else {
             let list = args
                 .bind_ip
@@ -161,8 +161,94 @@ impl Settings {
     }
 }
 
+/// `--bind_ip_all`: mongod listens on 0.0.0.0 and :: with IPV6_V6ONLY set on the latter. The transport
+/// layer does not set IPV6_V6ONLY, so where `::` is dual-stack (the Linux default) it alone covers
+/// IPv4 as well, and binding 0.0.0.0 beside it would fail with "address in use".
+fn all_addresses() -> Vec<String> {
+    let ipv6 = std::fs::read_to_string("/proc/net/if_inet6").is_ok_and(|s| !s.trim().is_empty());
+    let v6_only = std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only").is_ok_and(|s| s.trim() == "1");
+    match (ipv6, v6_only) {
+        (true, false) => vec!["::".to_owned()],
+        (true, true) => vec!["0.0.0.0".to_owned(), "::".to_owned()],
+        (false, _) => vec!["0.0.0.0".to_owned()],
+    }
+}
+
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("bad config file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use clap::Parser;
+
+    fn settings(args: &[&str]) -> Settings {
+        let cli =
+            crate::cli::Cli::try_parse_from(std::iter::once("docwire").chain(args.iter().copied())).unwrap();
+        Settings::resolve(&cli.server).unwrap()
+    }
+
+    #[test]
+    fn mongod_defaults() {
+        let s = settings(&[]);
+        assert_eq!(s.port, 27017);
+        assert_eq!(s.bind_ips, ["127.0.0.1"]);
+        assert_eq!(s.max_conns, DEFAULT_MAX_CONNS);
+        assert_eq!(s.unix_socket_prefix, PathBuf::from("/tmp"));
+        assert!(!s.no_unix_socket && !s.quiet);
+        assert_eq!(s.service_executor, ServiceExecutorKind::Async);
+        assert_eq!(s.log_format, LogFormat::Plain);
+        assert_eq!(s.dbpath, PathBuf::from("./docwire-data"));
+    }
+
+    #[test]
+    fn flags_override_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("docwire-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("docwire.toml");
+        std::fs::write(
+            &file,
+            "port = 1234\nbind_ip = \"127.0.0.1, ::1\"\nmaxConns = 7\nserviceExecutor = \"synchronous\"\n\
+             logFormat = \"json\"\nverbose = 2\n",
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let s = settings(&["--config", path]);
+        assert_eq!((s.port, s.max_conns, s.verbosity), (1234, 7, 2));
+        assert_eq!(s.bind_ips, ["127.0.0.1", "::1"]);
+        assert_eq!(s.service_executor, ServiceExecutorKind::Synchronous);
+        assert_eq!(s.log_format, LogFormat::Json);
+        let s = settings(&[
+            "--config",
+            path,
+            "--port",
+            "999",
+            "--serviceExecutor",
+            "async",
+            "-v",
+        ]);
+        assert_eq!((s.port, s.verbosity), (999, 1));
+        assert_eq!(s.service_executor, ServiceExecutorKind::Async);
+        let parsed = s.parsed_document();
+        assert_eq!(parsed.get_document("net").unwrap().get_i32("port").unwrap(), 999);
+        assert_eq!(parsed.get_str("config").unwrap(), path);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bind_ip_all_and_bad_values() {
+        assert!(
+            !settings(&["--bind_ip_all"])
+                .bind_ips
+                .contains(&"127.0.0.1".to_owned())
+        );
+        let cli = crate::cli::Cli::try_parse_from(["docwire", "--serviceExecutor", "fixed"]);
+        assert!(cli.is_err());
+        let cli = crate::cli::Cli::try_parse_from(["docwire", "--bind_ip", "::1", "--bind_ip_all"]);
+        assert!(cli.is_err());
+    }
 }

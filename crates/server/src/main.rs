@@ -13,18 +13,28 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::config::Settings;
 
-fn main() -> anyhow::Result<ExitCode> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Proxy { .. }) = cli.command {
         eprintln!("docwire proxy: not implemented yet (see the proxy issue)");
-        return Ok(ExitCode::from(2));
+        return ExitCode::from(2);
     }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One readable line with its causes, not a Debug dump with a backtrace.
+            eprintln!("docwire: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::resolve(&cli.server)?;
     logging::init(settings.log_format, settings.quiet, settings.verbosity)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("docwire")
         .build()?;
-    runtime.block_on(server::run(settings))?;
-    Ok(ExitCode::SUCCESS)
+    runtime.block_on(server::run(settings))
 }
