@@ -116,6 +116,13 @@ impl Settings {
         })
     }
 
+    /// Settings from command-line flags (without the program name), as `docwire` would read them.
+    pub fn from_flags<'a>(flags: impl IntoIterator<Item = &'a str>) -> anyhow::Result<Settings> {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(std::iter::once("docwire").chain(flags))?;
+        Settings::resolve(&cli.server)
+    }
+
     /// The transport layer's settings.
     pub fn transport(&self) -> TransportConfig {
         TransportConfig {

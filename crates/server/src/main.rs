@@ -1,17 +1,11 @@
 //! `docwire`: composes the crates into a server — the embedded database by default, `docwire proxy` in front
 //! of upstream servers.
 
-mod cli;
-mod config;
-mod logging;
-mod server;
-
 use std::process::ExitCode;
 
 use clap::Parser;
-
-use crate::cli::{Cli, Command};
-use crate::config::Settings;
+use docwire_server::cli::{Cli, Command};
+use docwire_server::{Settings, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -36,5 +30,5 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .enable_all()
         .thread_name("docwire")
         .build()?;
-    runtime.block_on(server::run(settings))
+    runtime.block_on(docwire_server::run(settings))
 }

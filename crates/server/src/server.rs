@@ -1,22 +1,62 @@
 //! Composes the server: a ServiceContext with the session manager, the command registry with the admin
 //! commands, the transport layer; serves until SIGINT or SIGTERM, then shuts down gracefully.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use bson::doc;
 use docwire_service::ServiceContext;
-use docwire_transport::commands::{AdminDeps, CmdLineOpts, register_admin_commands};
-use docwire_transport::{CommandEntryPoint, CommandRegistry, SessionManager, TransportLayer};
+use docwire_transport::commands::{AdminDeps, CmdLineOpts, TopologyState, register_admin_commands};
+use docwire_transport::{
+    CommandEntryPoint, CommandRegistry, SessionManager, TransitionObserver, TransportHandle, TransportLayer,
+};
 
 use crate::config::Settings;
 
 /// How long shutdown waits for sessions to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Runs the server until a shutdown signal.
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+/// A started server: its addresses and the handles to stop it.
+pub struct RunningServer {
+    /// The TCP addresses bound.
+    pub addrs: Vec<SocketAddr>,
+    /// The Unix socket, if any.
+    pub unix_socket: Option<PathBuf>,
+    /// The process's ServiceContext.
+    pub service: ServiceContext,
+    /// The hello topology (bump it to wake awaitable hellos).
+    pub topology: Arc<TopologyState>,
+    handle: TransportHandle,
+    serving: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The session manager.
+    pub fn sessions(&self) -> &Arc<SessionManager> {
+        self.handle.sessions()
+    }
+
+    /// A `mongodb://` URI for the first TCP address, with directConnection.
+    pub fn uri(&self) -> String {
+        let addr = self.addrs.first().map_or_else(String::new, ToString::to_string);
+        format!("mongodb://{addr}/?directConnection=true")
+    }
+
+    /// Graceful shutdown; returns whether every session ended within the grace period.
+    pub async fn shutdown(self, grace: Duration) -> bool {
+        let drained = self.handle.shutdown(grace).await;
+        // The accept loops stop once shutdown began; don't hang on them regardless.
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.serving).await;
+        drained
+    }
+}
+
+/// Starts the server (inside a tokio runtime) and returns once it listens. `observer`, when given, is
+/// told of every state-machine transition (tests record them).
+pub async fn start(settings: &Settings, observer: Option<TransitionObserver>) -> anyhow::Result<RunningServer> {
     let mut builder = ServiceContext::builder();
     let sessions_key = SessionManager::declare(&mut builder, settings.max_conns);
     let service = builder.build().context("cannot build the service context")?;
@@ -31,33 +71,40 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         parsed: settings.parsed_document(),
     };
     deps.parameters = doc! {"logLevel": i32::from(settings.verbosity), "quiet": settings.quiet};
+    let topology = deps.topology.clone();
     let mut registry = CommandRegistry::new();
     register_admin_commands(&mut registry, deps.clone());
     let registry = Arc::new(registry);
     deps.catalog.publish(&registry);
     let entry_point = Arc::new(CommandEntryPoint::new(registry));
 
-    let layer = TransportLayer::bind(settings.transport(), service, sessions, entry_point)
+    let mut transport = settings.transport();
+    transport.state_machine.observer = observer;
+    let layer = TransportLayer::bind(transport, service.clone(), sessions, entry_point)
         .await
         .context("cannot listen")?;
-    let port = layer.local_addrs().first().map_or(settings.port, |a| a.port());
+    let addrs = layer.local_addrs();
+    let unix_socket = layer.unix_socket_path().map(Path::to_path_buf);
     let handle = layer.handle();
     tracing::info!(
-        port,
+        port = addrs.first().map_or(settings.port, SocketAddr::port),
         max_conns = handle.sessions().max_conns(),
         executor = ?settings.service_executor,
         dbpath = %settings.dbpath.display(),
         "Waiting for connections"
     );
     let serving = tokio::spawn(layer.serve());
+    Ok(RunningServer { addrs, unix_socket, service, topology, handle, serving })
+}
 
+/// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let server = start(&settings, None).await?;
     let signal = shutdown_signal().await?;
     tracing::info!(signal, "Received a signal, shutting down");
-    if !handle.shutdown(SHUTDOWN_GRACE).await {
+    if !server.shutdown(SHUTDOWN_GRACE).await {
         tracing::warn!(grace = ?SHUTDOWN_GRACE, "some sessions did not end within the grace period");
     }
-    // The accept loops stop once shutdown began; don't hang on them regardless.
-    let _ = tokio::time::timeout(Duration::from_secs(1), serving).await;
     tracing::info!("Shutdown complete");
     Ok(())
 }
