@@ -172,12 +172,12 @@ impl Settings {
 /// layer does not set IPV6_V6ONLY, so where `::` is dual-stack (the Linux default) it alone covers
 /// IPv4 as well, and binding 0.0.0.0 beside it would fail with "address in use".
 fn all_addresses() -> Vec<String> {
+    // IPv6 listeners are bound v6-only (as mongod does), so both families are listed.
     let ipv6 = std::fs::read_to_string("/proc/net/if_inet6").is_ok_and(|s| !s.trim().is_empty());
-    let v6_only = std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only").is_ok_and(|s| s.trim() == "1");
-    match (ipv6, v6_only) {
-        (true, false) => vec!["::".to_owned()],
-        (true, true) => vec!["0.0.0.0".to_owned(), "::".to_owned()],
-        (false, _) => vec!["0.0.0.0".to_owned()],
+    if ipv6 {
+        vec!["0.0.0.0".to_owned(), "::".to_owned()]
+    } else {
+        vec!["0.0.0.0".to_owned()]
     }
 }
 

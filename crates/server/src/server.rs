@@ -56,7 +56,10 @@ impl RunningServer {
 
 /// Starts the server (inside a tokio runtime) and returns once it listens. `observer`, when given, is
 /// told of every state-machine transition (tests record them).
-pub async fn start(settings: &Settings, observer: Option<TransitionObserver>) -> anyhow::Result<RunningServer> {
+pub async fn start(
+    settings: &Settings,
+    observer: Option<TransitionObserver>,
+) -> anyhow::Result<RunningServer> {
     let mut builder = ServiceContext::builder();
     let sessions_key = SessionManager::declare(&mut builder, settings.max_conns);
     let service = builder.build().context("cannot build the service context")?;
@@ -76,7 +79,7 @@ pub async fn start(settings: &Settings, observer: Option<TransitionObserver>) ->
     register_admin_commands(&mut registry, deps.clone());
     let registry = Arc::new(registry);
     deps.catalog.publish(&registry);
-    let entry_point = Arc::new(CommandEntryPoint::new(registry));
+    let entry_point = Arc::new(CommandEntryPoint::new(registry).with_op_counters(deps.op_counters.clone()));
 
     let mut transport = settings.transport();
     transport.state_machine.observer = observer;
@@ -94,7 +97,14 @@ pub async fn start(settings: &Settings, observer: Option<TransitionObserver>) ->
         "Waiting for connections"
     );
     let serving = tokio::spawn(layer.serve());
-    Ok(RunningServer { addrs, unix_socket, service, topology, handle, serving })
+    Ok(RunningServer {
+        addrs,
+        unix_socket,
+        service,
+        topology,
+        handle,
+        serving,
+    })
 }
 
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.

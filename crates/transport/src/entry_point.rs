@@ -11,6 +11,7 @@ use docwire_rpc::{
 use docwire_service::LogicalOp;
 
 use crate::command::{CommandRegistry, CommandRequest};
+use crate::commands::OpCounters;
 use crate::service_entry_point::{DbResponse, RequestContext, ServiceEntryPoint};
 use crate::tags;
 
@@ -18,12 +19,22 @@ use crate::tags;
 #[derive(Clone)]
 pub struct CommandEntryPoint {
     registry: Arc<CommandRegistry>,
+    op_counters: Option<Arc<OpCounters>>,
 }
 
 impl CommandEntryPoint {
     /// An entry point over `registry`.
     pub fn new(registry: Arc<CommandRegistry>) -> CommandEntryPoint {
-        CommandEntryPoint { registry }
+        CommandEntryPoint {
+            registry,
+            op_counters: None,
+        }
+    }
+
+    /// Counts every command run in `counters` (serverStatus.opcounters).
+    pub fn with_op_counters(mut self, counters: Arc<OpCounters>) -> CommandEntryPoint {
+        self.op_counters = Some(counters);
+        self
     }
 
     /// The registry.
@@ -56,6 +67,9 @@ impl CommandEntryPoint {
         let namespace = format!("{}.$cmd", request.database);
         let recorded = Document::try_from(request.body).unwrap_or_default();
         ctx.op_ctx.set_command(logical_op, namespace, recorded);
+        if let Some(counters) = &self.op_counters {
+            counters.record(logical_op);
+        }
         if let Some(max_time) = request.field("maxTimeMS") {
             let ms = match max_time {
                 RawBsonRef::Int32(v) => i64::from(v),

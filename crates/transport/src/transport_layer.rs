@@ -85,7 +85,7 @@ impl TransportLayer {
         let mut port = config.port;
         for ip in &config.bind_ips {
             let addr = socket_addr(ip, port)?;
-            let listener = TcpListener::bind(addr).await.map_err(|e| {
+            let listener = bind_tcp(addr).map_err(|e| {
                 Status::new(
                     ErrorCode::SocketException,
                     format!("Failed to listen on {addr}: {e}"),
@@ -256,6 +256,21 @@ fn socket_addr(ip: &str, port: u16) -> StatusResult<SocketAddr> {
         .parse::<std::net::IpAddr>()
         .map_err(|e| Status::new(ErrorCode::BadValue, format!("bad --bind_ip address '{ip}': {e}")))?;
     Ok(SocketAddr::new(parsed, port))
+}
+
+/// Binds a TCP listener as mongod does: SO_REUSEADDR, and IPV6_V6ONLY on IPv6 so `0.0.0.0` and `::`
+/// can both be bound on one port.
+fn bind_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
 }
 
 fn bind_unix(path: &Path) -> StatusResult<UnixListener> {
