@@ -1,0 +1,2 @@
+//! Placeholder until the pool benchmark is written.
+fn main() {}
