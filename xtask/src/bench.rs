@@ -14,7 +14,8 @@ struct Suite {
     name: &'static str,
     package: &'static str,
     bench: &'static str,
-    /// Criterion groups whose names start with this belong to the suite.
+    /// Criterion groups whose names start with this belong to the suite; empty for a bench that
+    /// measures and reports by itself (it writes target/bench/<name>.md).
     group_prefix: &'static str,
 }
 
@@ -30,6 +31,12 @@ const SUITES: &[Suite] = &[
         package: "docwire-service",
         bench: "operation_context",
         group_prefix: "operation_context",
+    },
+    Suite {
+        name: "ingress",
+        package: "docwire-server",
+        bench: "ingress",
+        group_prefix: "",
     },
 ];
 
@@ -56,8 +63,12 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
             "cargo",
             &["bench", "-p", suite.package, "--bench", suite.bench],
         )?;
-        let table = table_for(&root.join("target/criterion"), suite)?;
         let path = out_dir.join(format!("{}.md", suite.name));
+        if suite.group_prefix.is_empty() {
+            // The bench printed its table and wrote the file itself.
+            continue;
+        }
+        let table = table_for(&root.join("target/criterion"), suite)?;
         std::fs::write(&path, &table).with_context(|| format!("writing {}", path.display()))?;
         println!("{table}");
         eprintln!("wrote {}", path.display());
