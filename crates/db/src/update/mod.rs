@@ -1,0 +1,1 @@
+//! update (being written).
