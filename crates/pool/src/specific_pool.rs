@@ -18,6 +18,7 @@ use std::time::Duration;
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 use docwire_service::{ClockTime, sleep_until};
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use crate::common::{Common, lock};
@@ -39,6 +40,8 @@ pub(crate) struct SpecificPool<C: ConnectionInterface> {
     /// A std mutex: every critical section is short and synchronous, and alarms take it from a
     /// non-async thread.
     state: Mutex<State<C>>,
+    /// Cancelled at shutdown, so setups and refreshes in flight stop at once instead of at their timeout.
+    shutdown: CancellationToken,
 }
 
 impl<C: ConnectionInterface> SpecificPool<C> {
@@ -51,6 +54,7 @@ impl<C: ConnectionInterface> SpecificPool<C> {
             parent,
             me: me.clone(),
             state: Mutex::new(State::new(now, tags)),
+            shutdown: CancellationToken::new(),
         })
     }
 
@@ -215,6 +219,7 @@ impl<C: ConnectionInterface> SpecificPool<C> {
                 biased;
                 result = operation => result,
                 () = sleep_until(&*clock, deadline) => Err(timed_out(&self.host, work, timeout)),
+                () = self.shutdown.cancelled() => Err(Status::new(ErrorCode::CallbackCanceled, "pool shut down")),
             }
         };
         self.finish(slot, work, result);
@@ -282,6 +287,7 @@ impl<C: ConnectionInterface> SpecificPool<C> {
         }
         st.health = Health::ShutDown(status);
         st.timer = None;
+        self.shutdown.cancel();
         self.common.controller.remove_host(&self.host);
     }
 

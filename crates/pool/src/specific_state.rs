@@ -6,14 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use docwire_rpc::{ErrorCode, Status, StatusResult};
+use docwire_rpc::{ErrorCode, Status};
 use docwire_service::{Alarm, ClockTime};
 use tokio::sync::oneshot;
 
 use crate::connection::ConnectionInterface;
 use crate::controller::HostState;
 use crate::future::Delivery;
-use crate::handle::ConnectionHandle;
 use crate::stats::{HostConnectionStats, WaitTimeHistogram};
 
 /// A connection plus what the pool alone tracks about it.
@@ -163,7 +162,7 @@ impl<C: ConnectionInterface> State<C> {
 /// Work a state change leaves for after the lock is released: answering waiters (which may drop a
 /// handle, which relocks), starting tasks, dropping connections (whose destructors may do I/O).
 pub(crate) struct Actions<C: ConnectionInterface> {
-    pub(crate) deliveries: Vec<(oneshot::Sender<Delivery<C>>, StatusResult<ConnectionHandle<C>>)>,
+    pub(crate) deliveries: Vec<(oneshot::Sender<Delivery<C>>, Delivery<C>)>,
     pub(crate) tasks: Vec<(Slot<C>, Work)>,
     pub(crate) dropped: Vec<Slot<C>>,
     /// The host shut itself down (expired) and must leave its parent's map.
