@@ -162,6 +162,11 @@ pub async fn start(options: Options) -> TestServer {
     let service = builder.build().unwrap();
     let sessions = service.decoration(key).unwrap().clone();
     let mut registry = CommandRegistry::new();
+    // The real handshake and admin commands, then the test commands (the test ping replaces the admin one).
+    docwire_transport::commands::register_admin_commands(
+        &mut registry,
+        docwire_transport::commands::AdminDeps::new(service.clone(), sessions.clone()),
+    );
     registry
         .register(Arc::new(Ping))
         .register(Arc::new(Countdown))
