@@ -6,6 +6,7 @@
 //! and replacement); [`pipeline`] (aggregation stages and expressions). The command layer on top registers
 //! handlers in the transport crate's `CommandRegistry`.
 
+pub mod cursor;
 pub mod pipeline;
 pub mod query;
 pub mod storage;
