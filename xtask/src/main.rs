@@ -1,9 +1,11 @@
-//! docwire's automation: `cargo xtask ci` runs every check and test; `cargo xtask bench [suite]` runs the
+//! docwire's automation: `cargo xtask ci` runs every check and test; `cargo xtask drivers` installs the
+//! real clients the driver tests run (under target/drivers/); `cargo xtask bench [suite]` runs the
 //! benchmark suites and writes their tables under target/bench/.
 
 mod bench;
 mod ci;
 mod deps;
+mod drivers;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -19,8 +21,9 @@ fn main() -> Result<()> {
         Some("bench") => bench::run(&root, args.get(1).map(String::as_str)),
         Some("tidy") => tidy::check(&root),
         Some("deps") => deps::check(&root),
+        Some("drivers") => drivers::install(&root),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [suite] | tidy | deps>");
+            eprintln!("usage: cargo xtask <ci | drivers | bench [suite] | tidy | deps>");
             bail!("unknown or missing task")
         }
     }
