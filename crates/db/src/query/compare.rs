@@ -6,13 +6,15 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 
-/// The canonical type rank (mongod's `canonicalizeBSONType`): MinKey < null/undefined < numbers <
+/// The canonical type rank (mongod's `canonicalizeBSONType`): MinKey < undefined < null < numbers <
 /// strings/symbols < objects < arrays < binary < ObjectId < booleans < dates < timestamps < regexes <
 /// DBPointer < JavaScript < JavaScript with scope < MaxKey.
 pub fn canonical_type_rank(value: &Bson) -> u8 {
     match value {
         Bson::MinKey => 0,
-        Bson::Null | Bson::Undefined => 5,
+        // mongod ranks undefined (and a missing field) below null; its matcher special-cases the pair.
+        Bson::Undefined => 2,
+        Bson::Null => 5,
         Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => 10,
         Bson::String(_) | Bson::Symbol(_) => 15,
         Bson::Document(_) => 20,
@@ -218,7 +220,7 @@ mod tests {
             compare_bson(&Bson::Double(f64::NAN), &Bson::Int32(i32::MIN)),
             Ordering::Less
         );
-        assert!(bson_equal(&Bson::Null, &Bson::Undefined));
+        assert_eq!(compare_bson(&Bson::Undefined, &Bson::Null), Ordering::Less);
     }
 
     #[test]

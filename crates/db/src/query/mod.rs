@@ -1,4 +1,8 @@
-//! The query language: mongod's BSON comparison order, and (being written) dotted paths, the filter
-//! matcher, projection and sort.
+//! The query language: mongod's BSON comparison order, dotted paths, the filter matcher,
+//! projection and sort.
 
 pub mod compare;
+pub mod matcher;
+pub mod path;
+pub mod projection;
+pub mod sort;
