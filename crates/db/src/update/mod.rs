@@ -1,1 +1,20 @@
-//! update (being written).
+//! The update language: replacement documents and the update operators ($set $unset $inc $mul $min
+//! $max $rename $push $pull $pullAll $addToSet $pop $currentDate $setOnInsert), applied to documents
+//! with mongod's rules, field order and error codes; and the document an upsert starts from.
+
+mod arithmetic;
+mod array_ops;
+mod equality;
+mod format;
+mod leaf;
+mod path;
+mod pull;
+mod rename;
+mod spec;
+mod tree;
+mod upsert;
+mod validate;
+
+pub use spec::{ApplyContext, UpdateSpec};
+pub use upsert::upsert_seed;
+pub use validate::{check_document_size, validate_for_storage};

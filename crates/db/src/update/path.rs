@@ -1,0 +1,77 @@
+//! Dotted update paths: parsing with mongod's checks, array-index components, and the order in which
+//! sibling paths are applied (which decides where new fields land).
+
+use std::cmp::Ordering;
+
+use docwire_rpc::{ErrorCode, Status, StatusResult};
+
+/// Splits an update path (`a.b.0`) into components, rejecting what mongod's `isUpdatable` rejects and
+/// the positional forms this engine does not resolve.
+pub(crate) fn parse_update_path(path: &str) -> StatusResult<Vec<String>> {
+    if path.is_empty() {
+        return Err(Status::new(
+            ErrorCode::EmptyFieldName,
+            "An empty update path is not valid.",
+        ));
+    }
+    let parts: Vec<String> = path.split('.').map(str::to_owned).collect();
+    if parts.iter().any(String::is_empty) {
+        return Err(Status::new(
+            ErrorCode::EmptyFieldName,
+            format!("The update path '{path}' contains an empty field name, which is not allowed."),
+        ));
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if part == "$" {
+            // The positional operator needs the matched array index from the query, which the
+            // pure update layer does not get; mongod answers this way when no match was recorded.
+            if i == 0 {
+                return Err(Status::new(
+                    ErrorCode::BadValue,
+                    format!(
+                        "Cannot have positional (i.e. '$') element in the first position in path '{path}'"
+                    ),
+                ));
+            }
+            return Err(Status::new(
+                ErrorCode::BadValue,
+                "The positional operator did not find the match needed from the query.",
+            ));
+        }
+        if part.starts_with("$[") && part.ends_with(']') {
+            let identifier = &part[2..part.len() - 1];
+            return Err(Status::new(
+                ErrorCode::BadValue,
+                if identifier.is_empty() {
+                    format!("The all-positional operator '$[]' in path '{path}' is not supported")
+                } else {
+                    format!("No array filter found for identifier '{identifier}' in path '{path}'")
+                },
+            ));
+        }
+    }
+    Ok(parts)
+}
+
+/// A component as an array index (mongod accepts any run of decimal digits).
+pub(crate) fn array_index(part: &str) -> Option<usize> {
+    if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    part.parse().ok()
+}
+
+/// mongod's `cmpPathsAndArrayIndexes`: two array indexes compare as numbers, anything else as bytes.
+pub(crate) fn compare_components(a: &str, b: &str) -> Ordering {
+    let canonical_index =
+        |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    if canonical_index(a) && canonical_index(b) {
+        return a.len().cmp(&b.len()).then_with(|| a.cmp(b));
+    }
+    a.as_bytes().cmp(b.as_bytes())
+}
+
+/// Whether `prefix` is a (non-strict) component-wise prefix of `path`.
+pub(crate) fn is_prefix(prefix: &[String], path: &[String]) -> bool {
+    prefix.len() <= path.len() && prefix.iter().zip(path).all(|(a, b)| a == b)
+}

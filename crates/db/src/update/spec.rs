@@ -1,0 +1,239 @@
+//! `UpdateSpec`: a parsed update (a replacement document or operators), and applying it to a
+//! document with mongod's rules.
+
+use bson::{Bson, Document};
+use docwire_rpc::{ErrorCode, Status, StatusResult};
+
+use super::equality::documents_binary_equal;
+use super::format::{element_string, id_string, type_name};
+use super::leaf::{Leaf, LeafEnv};
+use super::path::{is_prefix, parse_update_path};
+use super::rename::take_source;
+use super::tree::{Tree, Walk};
+use super::validate::{check_top_level_names, validate_for_storage};
+use crate::query::compare::bson_equal;
+
+/// The operators mongod's modifier table knows (`$bit` is recognised but not implemented here).
+const OPERATORS: &[&str] = &[
+    "$set",
+    "$unset",
+    "$inc",
+    "$mul",
+    "$min",
+    "$max",
+    "$rename",
+    "$push",
+    "$pull",
+    "$pullAll",
+    "$addToSet",
+    "$pop",
+    "$currentDate",
+    "$setOnInsert",
+];
+
+/// What an update needs from its caller besides the document.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyContext {
+    /// Whether this is the insert of an upsert (only then does `$setOnInsert` act).
+    pub is_upsert_insert: bool,
+    /// The time `$currentDate` writes.
+    pub now: bson::DateTime,
+}
+
+/// A parsed update: a replacement document or a set of operators.
+#[derive(Debug, Clone)]
+pub struct UpdateSpec {
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Replacement(Document),
+    Operators {
+        tree: Tree,
+        /// `$rename` sources, by rename number (the targets are leaves in the tree).
+        rename_sources: Vec<Vec<String>>,
+    },
+}
+
+impl UpdateSpec {
+    /// Parses an update document as mongod does: a first field starting with `$` makes it an
+    /// operator update, anything else a replacement.
+    pub fn parse(update: &Document) -> StatusResult<UpdateSpec> {
+        let is_operators = update.keys().next().is_some_and(|k| k.starts_with('$'));
+        if !is_operators {
+            check_top_level_names(update, "")?;
+            return Ok(UpdateSpec {
+                kind: Kind::Replacement(update.clone()),
+            });
+        }
+        let mut tree = Tree::default();
+        let mut rename_sources = Vec::new();
+        for (op, fields) in update {
+            if !OPERATORS.contains(&op.as_str()) {
+                return Err(Status::new(
+                    ErrorCode::FailedToParse,
+                    format!(
+                        "Unknown modifier: {op}. Expected a valid update modifier or pipeline-style update specified as an array"
+                    ),
+                ));
+            }
+            let Bson::Document(fields) = fields else {
+                return Err(Status::new(
+                    ErrorCode::FailedToParse,
+                    format!(
+                        "Modifiers operate on fields but we found type {} instead. For example: {{$mod: {{<field>: ...}}}} not {{{}}}",
+                        type_name(fields),
+                        element_string(op, fields)
+                    ),
+                ));
+            };
+            // An empty operand is a no-op since MongoDB 5.0 (it was "'$set' is empty" before).
+            for (field, value) in fields {
+                if op == "$rename" {
+                    parse_rename(&mut tree, &mut rename_sources, field, value)?;
+                    continue;
+                }
+                let path = parse_update_path(field)?;
+                let leaf = Leaf::parse(op, field, value)?;
+                tree.insert(&path, leaf)?;
+            }
+        }
+        Ok(UpdateSpec {
+            kind: Kind::Operators { tree, rename_sources },
+        })
+    }
+
+    /// Whether this is a replacement-style update.
+    pub fn is_replacement(&self) -> bool {
+        matches!(self.kind, Kind::Replacement(_))
+    }
+
+    /// Applies the update to `doc`; returns whether it changed. On error `doc` is left as it was.
+    pub fn apply(&self, doc: &mut Document, ctx: ApplyContext) -> StatusResult<bool> {
+        let updated = match &self.kind {
+            Kind::Replacement(replacement) => replace(doc, replacement)?,
+            Kind::Operators { tree, rename_sources } => apply_operators(doc, tree, rename_sources, &ctx)?,
+        };
+        match updated {
+            Some(new_doc) => {
+                validate_for_storage(&new_doc)?;
+                *doc = new_doc;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// `{$rename: {from: "to"}}`: a placeholder at the source, then the target, as mongod's parser does.
+fn parse_rename(
+    tree: &mut Tree,
+    rename_sources: &mut Vec<Vec<String>>,
+    field: &str,
+    value: &Bson,
+) -> StatusResult<()> {
+    let from = parse_update_path(field)?;
+    tree.insert(&from, Leaf::RenameSource)?;
+    let Bson::String(target) = value else {
+        return Err(Status::new(
+            ErrorCode::BadValue,
+            format!(
+                "The 'to' field for $rename must be a string: {}",
+                element_string(field, value)
+            ),
+        ));
+    };
+    let to = parse_update_path(target)?;
+    if from == to {
+        return Err(Status::new(
+            ErrorCode::BadValue,
+            format!(
+                "The source and target field for $rename must differ: {}",
+                element_string(field, value)
+            ),
+        ));
+    }
+    if is_prefix(&from, &to) || is_prefix(&to, &from) {
+        return Err(Status::new(
+            ErrorCode::BadValue,
+            format!(
+                "The source and target field for $rename must not be on the same path: {}",
+                element_string(field, value)
+            ),
+        ));
+    }
+    tree.insert(&to, Leaf::RenameTarget(rename_sources.len()))?;
+    rename_sources.push(from);
+    Ok(())
+}
+
+/// The replaced document, or `None` when it is identical. The original `_id` stays (first); a
+/// different `_id` is ImmutableField.
+fn replace(doc: &Document, replacement: &Document) -> StatusResult<Option<Document>> {
+    let mut new_doc = Document::new();
+    match (doc.get("_id"), replacement.get("_id")) {
+        (Some(old), Some(new)) if !bson_equal(old, new) => {
+            return Err(Status::new(
+                ErrorCode::ImmutableField,
+                format!(
+                    "After applying the update, the (immutable) field '_id' was found to have been altered to {}",
+                    element_string("_id", new)
+                ),
+            ));
+        }
+        (_, Some(new)) => {
+            new_doc.insert("_id", new.clone());
+        }
+        (Some(old), None) => {
+            new_doc.insert("_id", old.clone());
+        }
+        (None, None) => {}
+    }
+    for (key, value) in replacement {
+        if key != "_id" {
+            new_doc.insert(key.clone(), value.clone());
+        }
+    }
+    if documents_binary_equal(doc, &new_doc) {
+        return Ok(None);
+    }
+    Ok(Some(new_doc))
+}
+
+/// Applies operators to a copy of `doc`; returns the copy if anything changed.
+fn apply_operators(
+    doc: &Document,
+    tree: &Tree,
+    rename_sources: &[Vec<String>],
+    ctx: &ApplyContext,
+) -> StatusResult<Option<Document>> {
+    let id = id_string(doc);
+    let has_id = doc.contains_key("_id");
+    let mut root = Bson::Document(doc.clone());
+    let mut renamed = Vec::with_capacity(rename_sources.len());
+    let mut source_removed = Vec::new();
+    for from in rename_sources {
+        let taken = take_source(&mut root, from, &id)?;
+        if taken.is_some() {
+            source_removed.push(from.clone());
+        }
+        renamed.push(taken);
+    }
+    let mut walk = Walk::new(
+        LeafEnv {
+            ctx,
+            id: &id,
+            renamed: &renamed,
+        },
+        has_id,
+    );
+    for from in &source_removed {
+        walk.record_change(from)?;
+    }
+    walk.apply(tree, &mut root, &mut Vec::new(), None)?;
+    match (walk.changed, root) {
+        (true, Bson::Document(new_doc)) => Ok(Some(new_doc)),
+        _ => Ok(None),
+    }
+}
