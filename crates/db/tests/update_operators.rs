@@ -499,3 +499,61 @@ fn replacement() {
         ),
     ]);
 }
+
+#[test]
+fn pull_conditions() {
+    check(&[
+        // An operator expression applies to the elements themselves.
+        (
+            doc! {"_id": 1, "a": [1, 5, 6, 7, 2]},
+            doc! {"$pull": {"a": {"$gte": 6}}},
+            doc! {"_id": 1, "a": [1, 5, 2]},
+        ),
+        (
+            doc! {"_id": 1, "a": ["apples", "pears", "grapes"]},
+            doc! {"$pull": {"a": {"$in": ["apples", "grapes"]}}},
+            doc! {"_id": 1, "a": ["pears"]},
+        ),
+        (
+            doc! {"_id": 1, "a": ["ab", "cd", "ax"]},
+            doc! {"$pull": {"a": bson::Regex { pattern: "^a".to_owned().try_into().unwrap(), options: String::new().try_into().unwrap() }}},
+            doc! {"_id": 1, "a": ["cd"]},
+        ),
+        // A query on embedded fields applies to the document elements only.
+        (
+            doc! {"_id": 1, "r": [{"item": "A", "score": 5}, {"item": "B", "score": 8}, 3]},
+            doc! {"$pull": {"r": {"score": 8, "item": "B"}}},
+            doc! {"_id": 1, "r": [{"item": "A", "score": 5}, 3]},
+        ),
+        (
+            doc! {"_id": 1, "r": [{"s": 5}, {"s": 9}, {"t": 1}]},
+            doc! {"$pull": {"r": {"s": {"$gt": 6}}}},
+            doc! {"_id": 1, "r": [{"s": 5}, {"t": 1}]},
+        ),
+        // Conditions on subdocument fields, with $elemMatch inside elements.
+        (
+            doc! {"_id": 1, "r": [
+                {"q": [{"a": 1, "b": 2}], "n": 1},
+                {"q": [{"a": 1, "b": 9}], "n": 2},
+            ]},
+            doc! {"$pull": {"r": {"q": {"$elemMatch": {"a": 1, "b": {"$gte": 8}}}}}},
+            doc! {"_id": 1, "r": [{"q": [{"a": 1, "b": 2}], "n": 1}]},
+        ),
+        (
+            doc! {"_id": 1, "r": [{"x": {"y": 1}}, {"x": {"y": 2}}]},
+            doc! {"$pull": {"r": {"x.y": 2}}},
+            doc! {"_id": 1, "r": [{"x": {"y": 1}}]},
+        ),
+        // A document with an exact shape: matches elements equal as documents by field query.
+        (
+            doc! {"_id": 1, "r": [{"a": 1, "b": 2}, {"a": 2}]},
+            doc! {"$pull": {"r": {"a": 1}}},
+            doc! {"_id": 1, "r": [{"a": 2}]},
+        ),
+        (
+            doc! {"_id": 1, "a": [1, 2]},
+            doc! {"$pull": {"a": {"$gt": 5}}},
+            doc! {"_id": 1, "a": [1, 2]},
+        ),
+    ]);
+}

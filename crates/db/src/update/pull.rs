@@ -2,14 +2,19 @@
 //! operator expression on the elements themselves (`{$gte: 6}`, or a regex), or a plain value that
 //! must be equal.
 
-use bson::{Bson, Document};
-use docwire_rpc::{ErrorCode, Status, StatusResult};
+use bson::{Bson, Document, doc};
+use docwire_rpc::StatusResult;
 
 use crate::query::compare::bson_equal;
+use crate::query::matcher::Matcher;
 
 /// How `$pull` decides which elements to remove.
 #[derive(Debug, Clone)]
 pub(crate) enum PullCondition {
+    /// A document whose first field is not an operator: elements that are documents matching it.
+    Object(Matcher),
+    /// An operator expression or regex, matched against each element wrapped as `{"": element}`.
+    Wrapped(Matcher),
     /// Any other value: elements equal to it.
     Equality(Bson),
 }
@@ -18,8 +23,10 @@ impl PullCondition {
     /// Parses `$pull`'s value.
     pub(crate) fn parse(value: &Bson) -> StatusResult<PullCondition> {
         match value {
-            Bson::Document(d) if !first_is_operator(d) => Err(no_matcher()),
-            Bson::Document(_) | Bson::RegularExpression(_) => Err(no_matcher()),
+            Bson::Document(d) if !first_is_operator(d) => Ok(PullCondition::Object(Matcher::parse(d)?)),
+            Bson::Document(_) | Bson::RegularExpression(_) => {
+                Ok(PullCondition::Wrapped(Matcher::parse(&doc! {"": value.clone()})?))
+            }
             other => Ok(PullCondition::Equality(other.clone())),
         }
     }
@@ -27,6 +34,11 @@ impl PullCondition {
     /// Whether `element` is to be removed.
     pub(crate) fn matches(&self, element: &Bson) -> bool {
         match self {
+            PullCondition::Object(matcher) => match element {
+                Bson::Document(d) => matcher.matches(d),
+                _ => false,
+            },
+            PullCondition::Wrapped(matcher) => matcher.matches(&doc! {"": element.clone()}),
             PullCondition::Equality(value) => bson_equal(element, value),
         }
     }
@@ -45,12 +57,4 @@ fn first_is_operator(d: &Document) -> bool {
         }
         None => false,
     }
-}
-
-/// Until the query matcher lands, condition forms are refused rather than misapplied.
-fn no_matcher() -> Status {
-    Status::new(
-        ErrorCode::BadValue,
-        "$pull with a query condition is not supported yet",
-    )
 }
