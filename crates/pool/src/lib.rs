@@ -10,11 +10,17 @@
 //! default). A checked-out [`ConnectionHandle`] goes back to its pool when dropped; what the holder
 //! marked on it (success, failure, nothing) decides whether it is kept, refreshed or dropped.
 //!
+//! [`ClientConnection`] is the real connection (the transport's async client), and the server's
+//! `connPoolStats` and `dropConnections` commands ([`register_pool_commands`]) reach every pool through
+//! the process's [`EgressTagCloserManager`].
+//!
 //! Every timer (request expiry, idle refresh, host expiry, setup and refresh timeouts) is an alarm on
 //! the service crate's [`Clock`](docwire_service::Clock), so tests drive the pool with a `MockClock`.
 //! Each specific pool keeps its state behind one `std::sync::Mutex` that is never held across an
 //! `.await`; waiting callers hold a oneshot receiver that is completed after the lock is released.
 
+mod client_connection;
+mod commands;
 mod common;
 mod connection;
 mod controller;
@@ -28,6 +34,8 @@ mod specific_state;
 mod stats;
 mod tag_closer;
 
+pub use client_connection::{ClientConnection, ClientConnectionFactory};
+pub use commands::{ConnPoolStats, DropConnections, register_pool_commands};
 pub use connection::{ConnectionFactory, ConnectionInterface};
 pub use controller::{ConnectionControls, ControllerInterface, HostState, HostUpdate};
 pub use future::ConnectionFuture;

@@ -175,10 +175,7 @@ impl<C: ConnectionInterface> ConnectionPool<C> {
 
     /// Adds this pool's per-host counters to `stats` (mongod's `appendConnectionStats`).
     pub fn append_connection_stats(&self, stats: &mut ConnectionPoolStats) {
-        let pools: Vec<_> = lock(&self.shared.hosts).pools.values().cloned().collect();
-        for pool in pools {
-            stats.update_stats_for_host(&self.shared.common.name, pool.host(), &pool.stats());
-        }
+        EgressTagCloser::append_connection_stats(&*self.shared, stats);
     }
 
     /// This pool's connPoolStats section on its own.
@@ -279,6 +276,14 @@ impl<C: ConnectionInterface> EgressTagCloser for Shared<C> {
     fn mutate_tags(&self, host: &str, mutate: &dyn Fn(u32) -> u32) {
         if let Some(pool) = self.pool(host) {
             pool.mutate_tags(mutate);
+        }
+    }
+
+    fn append_connection_stats(&self, stats: &mut ConnectionPoolStats) {
+        // Collected first: each host's stats take its own lock, never together with the host map's.
+        let pools: Vec<_> = lock(&self.hosts).pools.values().cloned().collect();
+        for pool in pools {
+            stats.update_stats_for_host(&self.common.name, pool.host(), &pool.stats());
         }
     }
 }

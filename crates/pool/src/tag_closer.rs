@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, Weak};
 use docwire_service::{Decoration, ServiceContext, ServiceContextBuilder};
 
 use crate::common::lock;
+use crate::stats::ConnectionPoolStats;
 
 /// Something holding egress connections that can be dropped by host or by tag.
 pub trait EgressTagCloser: Send + Sync {
@@ -22,6 +23,9 @@ pub trait EgressTagCloser: Send + Sync {
 
     /// Replaces the tags of `host` with `mutate(tags)`, if it is known.
     fn mutate_tags(&self, host: &str, mutate: &dyn Fn(u32) -> u32);
+
+    /// Adds this closer's per-host counters to `stats` (connPoolStats); a closer without any adds none.
+    fn append_connection_stats(&self, _stats: &mut ConnectionPoolStats) {}
 }
 
 /// The registry of [`EgressTagCloser`]s. Cloning gives another handle to the same registry.
@@ -99,6 +103,13 @@ impl EgressTagCloserManager {
     pub fn mutate_tags(&self, host: &str, mutate: &dyn Fn(u32) -> u32) {
         for closer in self.live() {
             closer.mutate_tags(host, mutate);
+        }
+    }
+
+    /// Adds every registered pool's per-host counters to `stats` (what connPoolStats reports).
+    pub fn append_connection_stats(&self, stats: &mut ConnectionPoolStats) {
+        for closer in self.live() {
+            closer.append_connection_stats(stats);
         }
     }
 
