@@ -1,5 +1,6 @@
-//! Composes the server: a ServiceContext with the session manager, the command registry with the admin
-//! commands, the transport layer; serves until SIGINT or SIGTERM, then shuts down gracefully.
+//! Composes the server: a ServiceContext with the session manager and the egress tag closer manager, the
+//! command registry with the admin and pool commands (connPoolStats, dropConnections), the transport
+//! layer; serves until SIGINT or SIGTERM, then shuts down gracefully.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bson::doc;
+use docwire_pool::{EgressTagCloserManager, register_pool_commands};
 use docwire_service::ServiceContext;
 use docwire_transport::commands::{AdminDeps, CmdLineOpts, TopologyState, register_admin_commands};
 use docwire_transport::{
@@ -29,6 +31,8 @@ pub struct RunningServer {
     pub service: ServiceContext,
     /// The hello topology (bump it to wake awaitable hellos).
     pub topology: Arc<TopologyState>,
+    /// The process's egress pools register here; connPoolStats and dropConnections reach them through it.
+    pub egress: EgressTagCloserManager,
     handle: TransportHandle,
     serving: tokio::task::JoinHandle<()>,
 }
@@ -62,11 +66,14 @@ pub async fn start(
 ) -> anyhow::Result<RunningServer> {
     let mut builder = ServiceContext::builder();
     let sessions_key = SessionManager::declare(&mut builder, settings.max_conns);
+    let egress_key = EgressTagCloserManager::declare(&mut builder);
     let service = builder.build().context("cannot build the service context")?;
     let sessions = service
         .decoration(sessions_key)
         .cloned()
         .context("the session manager decoration is missing")?;
+    let egress = EgressTagCloserManager::get(&service, egress_key)
+        .context("the egress tag closer manager decoration is missing")?;
 
     let mut deps = AdminDeps::new(service.clone(), sessions.clone());
     deps.cmd_line = CmdLineOpts {
@@ -77,6 +84,8 @@ pub async fn start(
     let topology = deps.topology.clone();
     let mut registry = CommandRegistry::new();
     register_admin_commands(&mut registry, deps.clone());
+    // Before the registry is published, so listCommands shows them.
+    register_pool_commands(&mut registry, &egress);
     let registry = Arc::new(registry);
     deps.catalog.publish(&registry);
     let entry_point = Arc::new(CommandEntryPoint::new(registry).with_op_counters(deps.op_counters.clone()));
@@ -102,6 +111,7 @@ pub async fn start(
         unix_socket,
         service,
         topology,
+        egress,
         handle,
         serving,
     })
