@@ -27,7 +27,7 @@ fn interesting_i64() -> impl Strategy<Value = i64> {
 
 fn number() -> impl Strategy<Value = Bson> {
     prop_oneof![
-        interesting_i64().prop_map(|i| Bson::Int64(i)),
+        interesting_i64().prop_map(Bson::Int64),
         interesting_i64().prop_map(|i| Bson::Int32(i as i32)),
         interesting_i64().prop_map(|i| Bson::Double(i as f64)),
         (-4i32..4).prop_map(|i| Bson::Double(f64::from(i) + 0.5)),

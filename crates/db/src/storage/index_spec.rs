@@ -120,16 +120,9 @@ pub fn check_against_existing(requested: &IndexSpec, existing: &IndexSpec) -> Re
                 requested.spec, existing.spec
             ),
         )),
-        (false, true) if same_options || existing.name == ID_INDEX_NAME => Err(Status::new(
-            ErrorCode::IndexOptionsConflict,
-            format!("Index already exists with a different name: {}", existing.name),
-        )),
         (false, true) => Err(Status::new(
             ErrorCode::IndexOptionsConflict,
-            format!(
-                "Index with name: {} already exists with a different name",
-                requested.name
-            ),
+            format!("Index already exists with a different name: {}", existing.name),
         )),
         (false, false) => Ok(false),
     }

@@ -397,6 +397,11 @@ impl<K: KvWrite + 'static> WriteTxn for WriteTx<K> {
     fn create_index(&mut self, ns: &str, spec: &Document) -> Result<bool, Status> {
         let meta = self.existing(ns)?;
         let requested = parse_index_spec(spec)?;
+        // mongod takes {_id: 1}, default-named or named `_id_`, as the index that always exists.
+        let id_name = requested.name == "_id_1" || requested.name == ID_INDEX_NAME;
+        if id_name && same_key_pattern(&requested.key, &id_index().key) {
+            return Ok(false);
+        }
         let existing = std::iter::once(id_index()).chain(meta.indexes.iter().map(|i| i.spec.clone()));
         for ix in existing {
             if check_against_existing(&requested, &ix)? {
