@@ -184,23 +184,27 @@ where
     let Some((first, rest)) = parts.split_first() else {
         return ControlFlow::Continue(());
     };
-    if let Some(item) = array_index(first).and_then(|i| items.get(i)) {
-        walk_value(item, rest, leaf, f)?;
-        // A subdocument may also have a field literally named "0"; only present ones count, so a
-        // positional hit is not diluted by every other element reporting "missing".
-        for item in items {
-            if let Bson::Document(doc) = item
-                && let Some(value) = doc.get(first)
-            {
-                walk_value(value, rest, leaf, f)?;
-            }
-        }
-        return ControlFlow::Continue(());
-    }
-    // Fan out over the documents; scalars and nested arrays inside a non-leaf array yield nothing.
-    for item in items {
+    let index = array_index(first);
+    for (i, item) in items.iter().enumerate() {
+        // Every document element is searched for the whole remaining path, even when the component
+        // is numeric ("a.0.b" asks each {b: ..} for a field "0" and reports it missing), as mongod's
+        // BSONElementIterator does; scalars and nested arrays yield nothing here.
         if let Bson::Document(doc) = item {
             walk_document(doc, parts, leaf, f)?;
+        }
+        if index != Some(i) {
+            continue;
+        }
+        // The element a numeric component names: at the end of the path it is the value itself,
+        // not expanded even when it is an array; otherwise the rest of the path continues inside.
+        match item {
+            _ if rest.is_empty() => f(Candidate::Value {
+                value: item,
+                from_array: false,
+            })?,
+            Bson::Document(doc) => walk_document(doc, rest, leaf, f)?,
+            Bson::Array(nested) => walk_array(nested, rest, leaf, f)?,
+            _ => {}
         }
     }
     ControlFlow::Continue(())
@@ -248,9 +252,10 @@ mod tests {
     #[test]
     fn numeric_components_index_arrays() {
         let d = doc! {"a": [{"b": 1}, {"b": 2}], "n": [5, 6]};
+        // Each subdocument is also asked for a field "1" (missing), as mongod does.
         assert_eq!(
             values(&d, "a.1.b", LeafArrays::Expand),
-            vec![Some(Bson::Int32(2))]
+            vec![None, None, Some(Bson::Int32(2))]
         );
         assert_eq!(values(&d, "n.0", LeafArrays::Expand), vec![Some(Bson::Int32(5))]);
         assert_eq!(values(&d, "n.7", LeafArrays::Expand), Vec::<Option<Bson>>::new());
