@@ -946,3 +946,19 @@ fn engines_report_their_names() {
     assert_eq!((mem.name(), mem.persistent()), ("inMemory", false));
     let _: &dyn WriteTxn = &*mem.begin_write().unwrap();
 }
+
+#[test]
+fn engine_is_a_service_context_decoration() {
+    use std::sync::Arc;
+    let engine: Arc<dyn StorageEngine> = Arc::new(MemoryEngine::new());
+    let mut builder = docwire_service::ServiceContext::builder();
+    let key = docwire_db::storage::declare(&mut builder, engine.clone());
+    let service = builder.build().unwrap();
+    let found = service.decoration(key).unwrap();
+    assert!(Arc::ptr_eq(found, &engine));
+    seed(&**found, vec![doc! {"_id": 1}]);
+    assert_eq!(
+        engine.begin_read().unwrap().collection_stats(NS).unwrap().count,
+        1
+    );
+}

@@ -120,8 +120,20 @@ impl<K: KvWrite> WriteTx<K> {
         Ok(current)
     }
 
-    fn existing(&self, ns: &str) -> Result<Arc<CollMeta>, Status> {
-        self.meta(ns)?
+    /// The catalog entry of `ns`, decoded once per transaction.
+    fn cached_meta(&mut self, ns: &str) -> Result<Option<Arc<CollMeta>>, Status> {
+        if let Some(m) = self.metas.get(ns) {
+            return Ok(Some(m.clone()));
+        }
+        let loaded = load_meta(&self.kv, ns)?;
+        if let Some(m) = &loaded {
+            self.metas.insert(ns.to_string(), m.clone());
+        }
+        Ok(loaded)
+    }
+
+    fn existing(&mut self, ns: &str) -> Result<Arc<CollMeta>, Status> {
+        self.cached_meta(ns)?
             .ok_or_else(|| Status::new(ErrorCode::NamespaceNotFound, format!("ns does not exist: {ns}")))
     }
 
@@ -350,7 +362,7 @@ impl<K: KvWrite + 'static> WriteTxn for WriteTx<K> {
     }
 
     fn replace(&mut self, ns: &str, doc: &RawDocument) -> Result<bool, Status> {
-        let Some(meta) = self.meta(ns)? else {
+        let Some(meta) = self.cached_meta(ns)? else {
             return Ok(false);
         };
         let (_, id_key) = id_and_key(doc)?;
@@ -379,7 +391,7 @@ impl<K: KvWrite + 'static> WriteTxn for WriteTx<K> {
     }
 
     fn delete(&mut self, ns: &str, id: &Bson) -> Result<bool, Status> {
-        let Some(meta) = self.meta(ns)? else {
+        let Some(meta) = self.cached_meta(ns)? else {
             return Ok(false);
         };
         let id_key = super::key::encode(id);
