@@ -13,6 +13,7 @@ mod engine;
 mod id;
 mod index_keys;
 mod index_spec;
+mod index_write;
 pub mod key;
 mod kv;
 mod memory_engine;

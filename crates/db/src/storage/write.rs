@@ -3,7 +3,6 @@
 //! failed call leaves the transaction as it was.
 
 use std::collections::HashMap;
-use std::ops::Bound;
 use std::sync::Arc;
 
 use bson::{Bson, Document, RawDocument};
@@ -13,7 +12,6 @@ use super::catalog::{CollMeta, IndexMeta};
 use super::dup_key::duplicate_key;
 use super::engine::WriteTxn;
 use super::id::id_and_key;
-use super::index_keys::{IndexKey, index_keys};
 use super::index_spec::{
     ID_INDEX_NAME, check_against_existing, id_index, key_fields, parse_index_spec, same_key_pattern,
 };
@@ -21,14 +19,11 @@ use super::kv::{CATALOG, KvWrite, META, STATS};
 use super::namespace::{db_prefix, validate_db_name, validate_ns};
 use super::read::{View, load_meta, metas_with_prefix};
 use super::stats::{CounterDeltas, TableCounters, counters};
-use super::types::{Direction, IndexRef};
-
-/// Documents read per batch while building an index (the build writes between batches).
-const BUILD_BATCH: usize = 512;
+use super::types::IndexRef;
 
 /// A write transaction over any key-value layer.
 pub(crate) struct WriteTx<K: KvWrite> {
-    kv: K,
+    pub(super) kv: K,
     metas: HashMap<String, Arc<CollMeta>>,
     deltas: CounterDeltas,
 }
@@ -62,7 +57,7 @@ impl<K: KvWrite> WriteTx<K> {
         }
     }
 
-    fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, Status> {
+    pub(super) fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, Status> {
         let old = self.kv.put(table, key, value)?;
         let d = self.deltas.entry(table.to_string()).or_default();
         match &old {
@@ -76,7 +71,7 @@ impl<K: KvWrite> WriteTx<K> {
         Ok(old)
     }
 
-    fn remove(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, Status> {
+    pub(super) fn remove(&mut self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, Status> {
         let old = self.kv.remove(table, key)?;
         if let Some(o) = &old {
             let d = self.deltas.entry(table.to_string()).or_default();
@@ -89,14 +84,14 @@ impl<K: KvWrite> WriteTx<K> {
         Ok(old)
     }
 
-    fn drop_table(&mut self, table: &str) -> Result<(), Status> {
+    pub(super) fn drop_table(&mut self, table: &str) -> Result<(), Status> {
         self.kv.drop_table(table)?;
         self.kv.remove(STATS, table.as_bytes())?;
         self.deltas.remove(table);
         Ok(())
     }
 
-    fn save_meta(&mut self, meta: CollMeta) -> Result<(), Status> {
+    pub(super) fn save_meta(&mut self, meta: CollMeta) -> Result<(), Status> {
         let bytes = meta.to_bytes()?;
         self.kv.put(CATALOG, meta.ns.as_bytes(), &bytes)?;
         self.metas.insert(meta.ns.clone(), Arc::new(meta));
@@ -135,132 +130,6 @@ impl<K: KvWrite> WriteTx<K> {
     fn existing(&mut self, ns: &str) -> Result<Arc<CollMeta>, Status> {
         self.cached_meta(ns)?
             .ok_or_else(|| Status::new(ErrorCode::NamespaceNotFound, format!("ns does not exist: {ns}")))
-    }
-
-    /// Keys of `doc` for every secondary index, in the collection's index order.
-    fn keys_for(meta: &CollMeta, doc: &RawDocument) -> Result<Vec<Vec<IndexKey>>, Status> {
-        meta.indexes
-            .iter()
-            .map(|ix| index_keys(doc, &ix.fields, ix.spec.sparse))
-            .collect()
-    }
-
-    /// The first key of a unique index that another document already holds.
-    fn unique_conflict(
-        &self,
-        meta: &CollMeta,
-        keys: &[Vec<IndexKey>],
-        id_key: &[u8],
-    ) -> Result<Option<Status>, Status> {
-        for (ix, ix_keys) in meta.indexes.iter().zip(keys) {
-            if !ix.spec.unique {
-                continue;
-            }
-            for k in ix_keys {
-                if let Some(owner) = self.kv.get(&ix.table(), &k.bytes)?
-                    && owner != id_key
-                {
-                    return Ok(Some(duplicate_key(
-                        &meta.ns,
-                        &ix.spec.name,
-                        &ix.spec.key,
-                        &k.values,
-                    )));
-                }
-            }
-        }
-        Ok(None)
-    }
-
-    fn entry_key(ix: &IndexMeta, k: &IndexKey, id_key: &[u8]) -> Vec<u8> {
-        if ix.spec.unique {
-            k.bytes.clone()
-        } else {
-            let mut out = Vec::with_capacity(k.bytes.len() + id_key.len());
-            out.extend_from_slice(&k.bytes);
-            out.extend_from_slice(id_key);
-            out
-        }
-    }
-
-    /// Writes entries for `keys` and marks indexes multikey as needed.
-    fn add_entries(&mut self, meta: &CollMeta, keys: &[Vec<IndexKey>], id_key: &[u8]) -> Result<(), Status> {
-        let mut newly_multikey = Vec::new();
-        for (i, (ix, ix_keys)) in meta.indexes.iter().zip(keys).enumerate() {
-            let table = ix.table();
-            for k in ix_keys {
-                self.put(&table, &Self::entry_key(ix, k, id_key), id_key)?;
-            }
-            if ix_keys.len() > 1 && !ix.spec.multikey {
-                newly_multikey.push(i);
-            }
-        }
-        if !newly_multikey.is_empty() {
-            let mut updated = meta.clone();
-            for i in newly_multikey {
-                if let Some(ix) = updated.indexes.get_mut(i) {
-                    ix.spec.multikey = true;
-                }
-            }
-            self.save_meta(updated)?;
-        }
-        Ok(())
-    }
-
-    fn remove_entries(
-        &mut self,
-        meta: &CollMeta,
-        keys: &[Vec<IndexKey>],
-        id_key: &[u8],
-    ) -> Result<(), Status> {
-        for (ix, ix_keys) in meta.indexes.iter().zip(keys) {
-            let table = ix.table();
-            for k in ix_keys {
-                self.remove(&table, &Self::entry_key(ix, k, id_key))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Fills a new index's table from the collection's documents; on failure the table is dropped.
-    fn build_index(&mut self, meta: &CollMeta, ix: &IndexMeta) -> Result<bool, Status> {
-        let result = self.fill_index(meta, ix);
-        if result.is_err() {
-            self.drop_table(&ix.table())?;
-        }
-        result
-    }
-
-    fn fill_index(&mut self, meta: &CollMeta, ix: &IndexMeta) -> Result<bool, Status> {
-        let docs = meta.docs_table();
-        let table = ix.table();
-        let mut multikey = false;
-        let mut resume: Bound<Vec<u8>> = Bound::Unbounded;
-        loop {
-            let batch: Vec<(Vec<u8>, Vec<u8>)> = self
-                .kv
-                .range(&docs, resume.clone(), Bound::Unbounded, Direction::Forward)?
-                .take(BUILD_BATCH)
-                .collect::<Result<_, _>>()?;
-            let Some((last, _)) = batch.last() else {
-                return Ok(multikey);
-            };
-            resume = Bound::Excluded(last.clone());
-            for (id_key, bytes) in batch {
-                let doc = super::read::stored_doc(bytes, &meta.ns)?;
-                let keys = index_keys(&doc, &ix.fields, ix.spec.sparse)?;
-                multikey |= keys.len() > 1;
-                for k in &keys {
-                    if ix.spec.unique
-                        && let Some(owner) = self.kv.get(&table, &k.bytes)?
-                        && owner != id_key
-                    {
-                        return Err(duplicate_key(&meta.ns, &ix.spec.name, &ix.spec.key, &k.values));
-                    }
-                    self.put(&table, &Self::entry_key(ix, k, &id_key), &id_key)?;
-                }
-            }
-        }
     }
 
     fn drop_collection_tables(&mut self, meta: &CollMeta) -> Result<(), Status> {
