@@ -100,12 +100,13 @@ impl TaskExecutor {
     }
 
     /// Runs `request` on its one host; see [`run_remote_command_on_any`](Self::run_remote_command_on_any).
-    pub async fn run_remote_command(
+    pub fn run_remote_command(
         &self,
         request: RemoteCommandRequest,
         op: Option<&OperationContext>,
-    ) -> RemoteCommandResponse {
-        self.run_remote_command_on_any(on_any(request), op).await.response
+    ) -> impl Future<Output = RemoteCommandResponse> + Send + 'static {
+        let command = self.run_remote_command_on_any(on_any(request), op);
+        async move { command.await.response }
     }
 
     /// Runs `request` on one of its hosts and then `callback` with the reply (which names the host that

@@ -113,7 +113,7 @@ async fn schedule_work_at_in_the_past_and_the_future() {
     let f = started();
     let net = f.net.enter_network();
     net.run_until(at_ms(100));
-    drop(net);
+    net.exit_network();
     let rec = Recorder::default();
     let past = f.executor.schedule_work_at(at_ms(50), rec.work()).unwrap();
     past.wait().await;
@@ -262,6 +262,8 @@ async fn handles_compare_by_identity() {
     let b = f.executor.schedule_work(|_| {}).unwrap();
     assert_eq!(a, a.clone());
     assert_ne!(a, b);
+    // Handles hash by their id, which never changes.
+    #[allow(clippy::mutable_key_type)]
     let set: HashSet<_> = [a.clone(), b.clone(), a.clone()].into_iter().collect();
     assert_eq!(set.len(), 2);
     let e1 = f.executor.make_event().unwrap();

@@ -186,6 +186,9 @@ impl InNetwork<'_> {
         lock(&self.net.shared.state)
     }
 
+    /// Leaves the network (the same as dropping the guard).
+    pub fn exit_network(self) {}
+
     /// The virtual time.
     pub fn now(&self) -> ClockTime {
         self.net.shared.clock.now()
