@@ -9,7 +9,7 @@ use bson::{Bson, Document};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 use docwire_service::{Clock, ClockTime};
 
-use super::source::{Batch, BatchLimit, CursorSource};
+use super::source::{Batch, BatchLimit, CursorSource, InterruptCheck};
 
 /// mongod's default `cursorTimeoutMillis`: 10 minutes.
 pub const DEFAULT_CURSOR_TIMEOUT: Duration = Duration::from_secs(600);
@@ -258,14 +258,14 @@ impl PinnedCursor<'_> {
     }
 
     /// Reads the next batch; once the source is exhausted the cursor is closed when this is dropped.
-    pub fn next_batch(&mut self, limit: BatchLimit) -> StatusResult<Batch> {
+    pub fn next_batch(&mut self, limit: BatchLimit, check: InterruptCheck<'_>) -> StatusResult<Batch> {
         let Some(source) = self.source.as_mut() else {
             return Ok(Batch {
                 documents: Vec::new(),
                 exhausted: true,
             });
         };
-        let batch = source.next_batch(limit);
+        let batch = source.next_batch(limit, check);
         match &batch {
             Ok(b) => self.exhausted = b.exhausted,
             // A failing source is closed, as mongod kills a cursor whose plan errors.

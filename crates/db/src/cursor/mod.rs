@@ -10,4 +10,4 @@ pub use manager::{
     CursorId, CursorManager, CursorOptions, CursorOwner, DEFAULT_CURSOR_TIMEOUT, KillCursorsResult,
     PinnedCursor,
 };
-pub use source::{Batch, BatchLimit, CursorSource, VecSource};
+pub use source::{Batch, BatchLimit, CursorSource, InterruptCheck, VecSource};

@@ -41,10 +41,13 @@ pub struct Batch {
     pub exhausted: bool,
 }
 
+/// Called while a batch is read, so long reads stop when their operation is killed or times out.
+pub type InterruptCheck<'a> = &'a mut dyn FnMut() -> StatusResult<()>;
+
 /// Produces a cursor's documents batch by batch.
 pub trait CursorSource: Send {
-    /// The next batch within `limit`.
-    fn next_batch(&mut self, limit: BatchLimit) -> StatusResult<Batch>;
+    /// The next batch within `limit`; `check` is called now and then while reading.
+    fn next_batch(&mut self, limit: BatchLimit, check: InterruptCheck<'_>) -> StatusResult<Batch>;
 }
 
 /// A source over documents already in memory.
@@ -63,7 +66,7 @@ impl VecSource {
 }
 
 impl CursorSource for VecSource {
-    fn next_batch(&mut self, limit: BatchLimit) -> StatusResult<Batch> {
+    fn next_batch(&mut self, limit: BatchLimit, _check: InterruptCheck<'_>) -> StatusResult<Batch> {
         let mut batch = Batch::default();
         let mut bytes = 0;
         while let Some(doc) = self.documents.front() {
