@@ -19,6 +19,7 @@ mod exhaust;
 mod job;
 pub mod network;
 mod remote;
+pub mod sdam;
 mod work;
 
 pub use baton::Baton;
