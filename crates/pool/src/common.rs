@@ -1,6 +1,8 @@
 //! What every specific pool of one connection pool shares: factory, clock, runtime, controller, options.
 
 use std::fmt;
+use std::hash::Hasher;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use docwire_service::Clock;
@@ -35,4 +37,40 @@ impl<C: ConnectionInterface> fmt::Debug for Common<C> {
 /// consistent before anything that could panic, so one panicking caller is no reason to fail the rest.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// FNV-1a, for the host map: every `get` hashes its host name, and SipHash's resistance to chosen keys
+/// buys nothing for names the process itself configures.
+pub(crate) struct HostHasher(u64);
+
+impl Default for HostHasher {
+    fn default() -> Self {
+        HostHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for HostHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Keeps `T` on cache lines of its own. A specific pool's state mutex is taken twice per checkout by
+/// every caller; sharing its line with the pool's reference count (cloned per checkout) would make
+/// each of those bounce the other between cores.
+#[repr(align(128))]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+impl<T> Deref for CachePadded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }

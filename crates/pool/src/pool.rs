@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::hash::BuildHasherDefault;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use bson::Document;
@@ -10,7 +11,7 @@ use docwire_rpc::{ErrorCode, Status, StatusResult};
 use docwire_service::Clock;
 use docwire_transport::tags;
 
-use crate::common::{Common, lock};
+use crate::common::{Common, HostHasher};
 use crate::connection::{ConnectionFactory, ConnectionInterface};
 use crate::controller::ControllerInterface;
 use crate::future::ConnectionFuture;
@@ -34,12 +35,23 @@ pub struct ConnectionPool<C: ConnectionInterface> {
 pub(crate) struct Shared<C: ConnectionInterface> {
     common: Arc<Common<C>>,
     /// The host map. Locked only to find, add or remove a specific pool, never together with one's state.
-    hosts: Mutex<Hosts<C>>,
+    /// Every `get` looks its host up here, so lookups share a read lock and never wait for each other.
+    hosts: RwLock<Hosts<C>>,
 }
 
 struct Hosts<C: ConnectionInterface> {
-    pools: HashMap<String, Arc<SpecificPool<C>>>,
+    pools: HashMap<String, Arc<SpecificPool<C>>, BuildHasherDefault<HostHasher>>,
     shut_down: bool,
+}
+
+/// The host map for reading, carrying on past poisoning as [`lock`](crate::common::lock) does.
+fn read<C: ConnectionInterface>(hosts: &RwLock<Hosts<C>>) -> RwLockReadGuard<'_, Hosts<C>> {
+    hosts.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The host map for changing.
+fn write<C: ConnectionInterface>(hosts: &RwLock<Hosts<C>>) -> RwLockWriteGuard<'_, Hosts<C>> {
+    hosts.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<C: ConnectionInterface> ConnectionPool<C> {
@@ -86,8 +98,8 @@ impl<C: ConnectionInterface> ConnectionPool<C> {
         });
         let shared = Arc::new(Shared {
             common,
-            hosts: Mutex::new(Hosts {
-                pools: HashMap::new(),
+            hosts: RwLock::new(Hosts {
+                pools: HashMap::default(),
                 shut_down: false,
             }),
         });
@@ -149,7 +161,7 @@ impl<C: ConnectionInterface> ConnectionPool<C> {
     /// Fails every request with ShutdownInProgress and drops every connection; later gets fail too.
     pub fn shutdown(&self) {
         let pools = {
-            let mut hosts = lock(&self.shared.hosts);
+            let mut hosts = write(&self.shared.hosts);
             hosts.shut_down = true;
             std::mem::take(&mut hosts.pools)
         };
@@ -168,7 +180,7 @@ impl<C: ConnectionInterface> ConnectionPool<C> {
 
     /// The hosts that have a specific pool now.
     pub fn hosts(&self) -> Vec<String> {
-        let mut hosts: Vec<String> = lock(&self.shared.hosts).pools.keys().cloned().collect();
+        let mut hosts: Vec<String> = read(&self.shared.hosts).pools.keys().cloned().collect();
         hosts.sort();
         hosts
     }
@@ -198,9 +210,9 @@ impl<C: ConnectionInterface> ConnectionPool<C> {
                 Err(status) => return ConnectionFuture::ready(Err(status)),
             };
             match pool.get(timeout, code, lease) {
-                Some(future) => return future,
+                Ok(future) => return future,
                 // It expired between the lookup and the get: forget it and make a new one.
-                None => self.shared.remove_pool(host, &pool),
+                Err(pool) => self.shared.remove_pool(host, &pool),
             }
         }
     }
@@ -208,16 +220,24 @@ impl<C: ConnectionInterface> ConnectionPool<C> {
 
 impl<C: ConnectionInterface> Shared<C> {
     fn pool(&self, host: &str) -> Option<Arc<SpecificPool<C>>> {
-        lock(&self.hosts).pools.get(host).cloned()
+        read(&self.hosts).pools.get(host).cloned()
     }
 
     fn pool_or_create(self: &Arc<Self>, host: &str) -> StatusResult<Arc<SpecificPool<C>>> {
-        let mut hosts = lock(&self.hosts);
+        let shut_down = || Status::new(ErrorCode::ShutdownInProgress, "Connection pool is shut down");
+        {
+            let hosts = read(&self.hosts);
+            if hosts.shut_down {
+                return Err(shut_down());
+            }
+            if let Some(pool) = hosts.pools.get(host) {
+                return Ok(Arc::clone(pool));
+            }
+        }
+        // Not there: look again under the write lock, since another caller may have made it meanwhile.
+        let mut hosts = write(&self.hosts);
         if hosts.shut_down {
-            return Err(Status::new(
-                ErrorCode::ShutdownInProgress,
-                "Connection pool is shut down",
-            ));
+            return Err(shut_down());
         }
         if let Some(pool) = hosts.pools.get(host) {
             return Ok(Arc::clone(pool));
@@ -234,7 +254,7 @@ impl<C: ConnectionInterface> Shared<C> {
 
     /// Forgets `pool` if it is still the one for `host`.
     pub(crate) fn remove_pool(&self, host: &str, pool: &Arc<SpecificPool<C>>) {
-        let mut hosts = lock(&self.hosts);
+        let mut hosts = write(&self.hosts);
         if hosts
             .pools
             .get(host)
@@ -252,7 +272,7 @@ fn dropped() -> Status {
 impl<C: ConnectionInterface> EgressTagCloser for Shared<C> {
     fn drop_connections_by_tags(&self, tag_mask: u32) {
         let doomed: Vec<_> = {
-            let mut hosts = lock(&self.hosts);
+            let mut hosts = write(&self.hosts);
             let names: Vec<String> = hosts
                 .pools
                 .iter()
@@ -267,7 +287,7 @@ impl<C: ConnectionInterface> EgressTagCloser for Shared<C> {
     }
 
     fn drop_connections_to(&self, host: &str) {
-        let doomed = lock(&self.hosts).pools.remove(host);
+        let doomed = write(&self.hosts).pools.remove(host);
         if let Some(pool) = doomed {
             pool.shutdown(dropped());
         }
@@ -281,7 +301,7 @@ impl<C: ConnectionInterface> EgressTagCloser for Shared<C> {
 
     fn append_connection_stats(&self, stats: &mut ConnectionPoolStats) {
         // Collected first: each host's stats take its own lock, never together with the host map's.
-        let pools: Vec<_> = lock(&self.hosts).pools.values().cloned().collect();
+        let pools: Vec<_> = read(&self.hosts).pools.values().cloned().collect();
         for pool in pools {
             stats.update_stats_for_host(&self.common.name, pool.host(), &pool.stats());
         }

@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use crate::common::{Common, lock};
+use crate::common::{CachePadded, Common, lock};
 use crate::connection::ConnectionInterface;
 use crate::future::ConnectionFuture;
 use crate::handle::{ConnectionHandle, Outcome};
@@ -38,8 +38,8 @@ pub(crate) struct SpecificPool<C: ConnectionInterface> {
     /// For the alarm call-back, which must not keep the pool alive.
     me: Weak<SpecificPool<C>>,
     /// A std mutex: every critical section is short and synchronous, and alarms take it from a
-    /// non-async thread.
-    state: Mutex<State<C>>,
+    /// non-async thread. Padded: see [`CachePadded`].
+    state: CachePadded<Mutex<State<C>>>,
     /// Cancelled at shutdown, so setups and refreshes in flight stop at once instead of at their timeout.
     shutdown: CancellationToken,
 }
@@ -53,7 +53,7 @@ impl<C: ConnectionInterface> SpecificPool<C> {
             common,
             parent,
             me: me.clone(),
-            state: Mutex::new(State::new(now, tags)),
+            state: CachePadded(Mutex::new(State::new(now, tags))),
             shutdown: CancellationToken::new(),
         })
     }
@@ -66,34 +66,38 @@ impl<C: ConnectionInterface> SpecificPool<C> {
         self.common.clock.now()
     }
 
-    /// Checks out a connection or queues a request. `None` when this host has expired: the caller makes
-    /// a new specific pool and asks again.
+    /// Checks out a connection or queues a request. `Err(self)` when this host has expired: the caller
+    /// forgets it, makes a new specific pool and asks again. Takes the caller's `Arc` so that a
+    /// connection handed out at once keeps it, sparing a count update on a line every caller touches.
     pub(crate) fn get(
-        self: &Arc<Self>,
+        self: Arc<Self>,
         timeout: Option<Duration>,
         timeout_code: ErrorCode,
         lease: bool,
-    ) -> Option<ConnectionFuture<C>> {
+    ) -> Result<ConnectionFuture<C>, Arc<Self>> {
         let now = self.now();
         let mut actions = Actions::default();
         let mut st = lock(&self.state);
         if let Health::ShutDown(status) = &st.health {
-            return match status.code() {
-                ErrorCode::ConnectionPoolExpired => None,
-                _ => Some(ConnectionFuture::ready(Err(status.clone()))),
-            };
+            if status.code() == ErrorCode::ConnectionPoolExpired {
+                drop(st);
+                return Err(self);
+            }
+            return Ok(ConnectionFuture::ready(Err(status.clone())));
         }
         st.last_active = now;
         // Fast path: nobody is queued ahead of us and a connection is idle.
         if st.requests.is_empty()
-            && let Some(slot) = self.take_ready(&mut st, &mut actions)
+            && let Some(mut slot) = self.take_ready(&mut st, &mut actions)
         {
             st.wait_times.record(Duration::ZERO);
-            let handle = self.check_out(&mut st, slot, lease);
-            self.update_state(&mut st, &mut actions);
+            st.count_check_out(&mut slot, lease);
+            self.update_state(&mut st, now, &mut actions);
             drop(st);
             self.run(actions);
-            return Some(ConnectionFuture::ready(Ok(handle)));
+            return Ok(ConnectionFuture::ready(Ok(ConnectionHandle::new(
+                slot, self, lease,
+            ))));
         }
         let depth = self.common.options.connection_requests_max_queue_depth;
         let future = if depth > 0 && st.requests.len() >= depth {
@@ -117,12 +121,12 @@ impl<C: ConnectionInterface> SpecificPool<C> {
                 lease,
             };
             st.push_request(now.saturating_add(timeout), request);
-            self.update_state(&mut st, &mut actions);
+            self.update_state(&mut st, now, &mut actions);
             ConnectionFuture::waiting(receiver)
         };
         drop(st);
         self.run(actions);
-        Some(future)
+        Ok(future)
     }
 
     /// Takes back a checked-out connection; `outcome` decides whether it is kept, refreshed or dropped.
@@ -149,14 +153,15 @@ impl<C: ConnectionInterface> SpecificPool<C> {
                     st.discard(slot, &mut actions);
                 }
                 Outcome::Success | Outcome::Unused => {
-                    if self.needs_refresh(&slot, now) {
+                    let cutoff = refresh_cutoff(now, self.common.controller.refresh_requirement());
+                    if is_due(&slot, cutoff) {
                         self.refresh_or_drop(&mut st, slot, &mut actions);
                     } else {
                         st.ready.push(slot);
                     }
                 }
             }
-            self.update_state(&mut st, &mut actions);
+            self.update_state(&mut st, now, &mut actions);
         }
         drop(st);
         self.run(actions);
@@ -197,7 +202,8 @@ impl<C: ConnectionInterface> SpecificPool<C> {
         let mut actions = Actions::default();
         let mut st = lock(&self.state);
         st.timer = None;
-        self.update_state(&mut st, &mut actions);
+        let now = self.now();
+        self.update_state(&mut st, now, &mut actions);
         drop(st);
         self.run(actions);
     }
@@ -259,7 +265,7 @@ impl<C: ConnectionInterface> SpecificPool<C> {
             }
         }
         if matches!(st.health, Health::Open) {
-            self.update_state(&mut st, &mut actions);
+            self.update_state(&mut st, now, &mut actions);
         }
         drop(st);
         self.run(actions);
@@ -291,9 +297,10 @@ impl<C: ConnectionInterface> SpecificPool<C> {
         self.common.controller.remove_host(&self.host);
     }
 
-    /// mongod's `updateState`; see the module docs. Loops only if the clock passed the next event while
-    /// it was being armed.
-    fn update_state(self: &Arc<Self>, st: &mut State<C>, actions: &mut Actions<C>) {
+    /// mongod's `updateState`; see the module docs. `now` is the caller's reading of the clock (taken
+    /// before the lock, so the critical section does not pay for it); the clock is read again only if
+    /// the next event came while the alarm was being armed, and the loop goes round.
+    fn update_state(self: &Arc<Self>, st: &mut State<C>, mut now: ClockTime, actions: &mut Actions<C>) {
         let controller = &self.common.controller;
         let refresh_requirement = controller.refresh_requirement();
         let host_timeout = controller.host_timeout();
@@ -301,20 +308,24 @@ impl<C: ConnectionInterface> SpecificPool<C> {
             if !matches!(st.health, Health::Open) {
                 return;
             }
-            let now = self.now();
 
-            // Idle connections due for refresh leave the ready list, oldest first.
-            if st.ready.iter().any(|slot| self.needs_refresh(slot, now)) {
+            // Idle connections due for refresh leave the ready list, oldest first. One pass finds
+            // whether any is due and the oldest use, which also times the refresh alarm below.
+            let cutoff = refresh_cutoff(now, refresh_requirement);
+            let mut oldest = st.ready.iter().map(|slot| slot.conn.last_used()).min();
+            if cutoff.is_some_and(|cutoff| oldest.is_some_and(|oldest| oldest <= cutoff)) {
                 let (mut due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut st.ready)
                     .into_iter()
-                    .partition(|slot| self.needs_refresh(slot, now));
+                    .partition(|slot| is_due(slot, cutoff));
                 st.ready = keep;
                 due.sort_by_key(|slot| slot.conn.last_used());
                 for slot in due {
                     self.refresh_or_drop(st, slot, actions);
                 }
+                oldest = None;
             }
 
+            let ready_before = st.ready.len();
             self.serve_requests(st, now, actions);
 
             while let Some(entry) = st.requests.first_entry() {
@@ -357,8 +368,11 @@ impl<C: ConnectionInterface> SpecificPool<C> {
                 }
             }
 
+            // Serving requests takes from the ready list; only then may the oldest have gone.
+            if oldest.is_none() || st.ready.len() != ready_before {
+                oldest = st.ready.iter().map(|slot| slot.conn.last_used()).min();
+            }
             let mut next = st.requests.keys().next().map(|(expiry, _)| *expiry);
-            let oldest = st.ready.iter().map(|slot| slot.conn.last_used()).min();
             next = earliest(next, oldest.map(|at| at.saturating_add(refresh_requirement)));
             if st.is_idle() {
                 next = earliest(next, Some(st.last_active.saturating_add(host_timeout)));
@@ -369,6 +383,7 @@ impl<C: ConnectionInterface> SpecificPool<C> {
             if self.arm(st, next, now) {
                 return;
             }
+            now = self.now();
         }
     }
 
@@ -441,11 +456,6 @@ impl<C: ConnectionInterface> SpecificPool<C> {
         }
     }
 
-    fn needs_refresh(&self, slot: &Slot<C>, now: ClockTime) -> bool {
-        let requirement = self.common.controller.refresh_requirement();
-        slot.conn.last_used().saturating_add(requirement) <= now
-    }
-
     /// The most recently used healthy ready connection; unhealthy ones met on the way are dropped.
     fn take_ready(&self, st: &mut State<C>, actions: &mut Actions<C>) -> Option<Slot<C>> {
         while let Some(slot) = st.ready.pop() {
@@ -458,12 +468,7 @@ impl<C: ConnectionInterface> SpecificPool<C> {
     }
 
     fn check_out(self: &Arc<Self>, st: &mut State<C>, mut slot: Slot<C>, lease: bool) -> ConnectionHandle<C> {
-        slot.times_used += 1;
-        if lease {
-            st.leased += 1;
-        } else {
-            st.active += 1;
-        }
+        st.count_check_out(&mut slot, lease);
         ConnectionHandle::new(slot, Arc::clone(self), lease)
     }
 
@@ -491,6 +496,18 @@ impl<C: ConnectionInterface> SpecificPool<C> {
             parent.remove_pool(&self.host, self);
         }
     }
+}
+
+/// The latest last use at which a connection is due for refresh at `now` (`None`: none can be yet).
+/// Comparing against one cutoff saves a duration sum per connection.
+fn refresh_cutoff(now: ClockTime, refresh_requirement: Duration) -> Option<ClockTime> {
+    let micros = u64::try_from(refresh_requirement.as_micros()).unwrap_or(u64::MAX);
+    now.as_micros().checked_sub(micros).map(ClockTime::from_micros)
+}
+
+/// Whether `slot` was last used at or before `cutoff` (see [`refresh_cutoff`]).
+fn is_due<C: ConnectionInterface>(slot: &Slot<C>, cutoff: Option<ClockTime>) -> bool {
+    cutoff.is_some_and(|cutoff| slot.conn.last_used() <= cutoff)
 }
 
 fn earliest(a: Option<ClockTime>, b: Option<ClockTime>) -> Option<ClockTime> {

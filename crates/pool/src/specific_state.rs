@@ -150,6 +150,16 @@ impl<C: ConnectionInterface> State<C> {
         key
     }
 
+    /// Counts `slot` as checked out (or leased); the caller hands it to a [`ConnectionHandle`].
+    pub(crate) fn count_check_out(&mut self, slot: &mut Slot<C>, lease: bool) {
+        slot.times_used += 1;
+        if lease {
+            self.leased += 1;
+        } else {
+            self.active += 1;
+        }
+    }
+
     /// Hands `slot` to `actions` for dropping after the lock, counting it if it never served anyone.
     pub(crate) fn discard(&mut self, slot: Slot<C>, actions: &mut Actions<C>) {
         if slot.times_used == 0 {
