@@ -1,5 +1,5 @@
-//! The network interface: how the executor runs remote commands, with a real implementation over the
-//! pool and the async client and a virtual-clock mock for tests.
+//! The network interface: how the executor runs remote commands; the virtual-clock mock for tests lives
+//! here (the real implementation over the pool and the async client is not written yet).
 
 mod counters;
 mod exhaust;
