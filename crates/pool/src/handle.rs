@@ -16,7 +16,7 @@ pub(crate) enum Outcome {
     /// Nothing said: the connection may be mid-exchange, so it is dropped (mongod's "unknown state").
     #[default]
     Unknown,
-    /// Used and fine: kept (or refreshed if it is due).
+    /// Used and fine: marked used at its return, and kept.
     Success,
     /// Broken: dropped. The status is kept only for the log.
     Failure(Status),
@@ -45,9 +45,9 @@ impl<C: ConnectionInterface> ConnectionHandle<C> {
         }
     }
 
-    /// The connection is fine and was just used: it goes back to the ready connections.
+    /// The connection is fine and was used: it goes back to the ready connections, counted as used at
+    /// its return (idle time for refresh starts there).
     pub fn indicate_success(&mut self) {
-        self.indicate_used();
         self.outcome = Outcome::Success;
     }
 

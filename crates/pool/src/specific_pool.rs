@@ -75,7 +75,6 @@ impl<C: ConnectionInterface> SpecificPool<C> {
         timeout_code: ErrorCode,
         lease: bool,
     ) -> Result<ConnectionFuture<C>, Arc<Self>> {
-        let now = self.now();
         let mut actions = Actions::default();
         let mut st = lock(&self.state);
         if let Health::ShutDown(status) = &st.health {
@@ -85,20 +84,25 @@ impl<C: ConnectionInterface> SpecificPool<C> {
             }
             return Ok(ConnectionFuture::ready(Err(status.clone())));
         }
-        st.last_active = now;
-        // Fast path: nobody is queued ahead of us and a connection is idle.
+        // Fast path: nobody is queued ahead of us and a connection is idle. It reads no clock: with a
+        // connection out the host cannot expire (its return sets last_active), nothing is queued to
+        // expire, and a refresh due meanwhile has its own alarm, so the latest time any caller brought
+        // in serves update_state (which reads the clock itself if arming finds that time has passed).
         if st.requests.is_empty()
             && let Some(mut slot) = self.take_ready(&mut st, &mut actions)
         {
             st.wait_times.record(Duration::ZERO);
             st.count_check_out(&mut slot, lease);
-            self.update_state(&mut st, now, &mut actions);
+            let latest = st.latest;
+            self.update_state(&mut st, latest, &mut actions);
             drop(st);
             self.run(actions);
-            return Ok(ConnectionFuture::ready(Ok(ConnectionHandle::new(
-                slot, self, lease,
-            ))));
+            let handle = ConnectionHandle::new(slot, self, lease);
+            return Ok(ConnectionFuture::ready(Ok(handle)));
         }
+        // The slow path reads the clock under the lock: it queues (or rejects), so it waits anyway.
+        let now = self.now();
+        st.last_active = now;
         let depth = self.common.options.connection_requests_max_queue_depth;
         let future = if depth > 0 && st.requests.len() >= depth {
             st.rejected += 1;
@@ -130,7 +134,7 @@ impl<C: ConnectionInterface> SpecificPool<C> {
     }
 
     /// Takes back a checked-out connection; `outcome` decides whether it is kept, refreshed or dropped.
-    pub(crate) fn return_connection(self: &Arc<Self>, slot: Slot<C>, outcome: Outcome, leased: bool) {
+    pub(crate) fn return_connection(self: &Arc<Self>, mut slot: Slot<C>, outcome: Outcome, leased: bool) {
         let now = self.now();
         let mut actions = Actions::default();
         let mut st = lock(&self.state);
@@ -153,6 +157,10 @@ impl<C: ConnectionInterface> SpecificPool<C> {
                     st.discard(slot, &mut actions);
                 }
                 Outcome::Success | Outcome::Unused => {
+                    if matches!(outcome, Outcome::Success) {
+                        // The holder's use ends now; this reading spares indicate_success one.
+                        slot.conn.indicate_used(now);
+                    }
                     let cutoff = refresh_cutoff(now, self.common.controller.refresh_requirement());
                     if is_due(&slot, cutoff) {
                         self.refresh_or_drop(&mut st, slot, &mut actions);
@@ -308,6 +316,7 @@ impl<C: ConnectionInterface> SpecificPool<C> {
             if !matches!(st.health, Health::Open) {
                 return;
             }
+            st.latest = st.latest.max(now);
 
             // Idle connections due for refresh leave the ready list, oldest first. One pass finds
             // whether any is due and the oldest use, which also times the refresh alarm below.

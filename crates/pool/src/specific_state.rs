@@ -67,6 +67,9 @@ pub(crate) struct State<C: ConnectionInterface> {
     pub(crate) next_request: u64,
     /// The last get or return; the host expires hostTimeout after it when idle.
     pub(crate) last_active: ClockTime,
+    /// The latest clock reading any caller brought in; the fast checkout path uses it instead of reading
+    /// the clock (every timed event also has an alarm, which is exact).
+    pub(crate) latest: ClockTime,
     /// Until then, connections are not opened for minConnections alone (set by a failure).
     pub(crate) retry_after: ClockTime,
     /// The armed event alarm and its time.
@@ -92,6 +95,7 @@ impl<C: ConnectionInterface> State<C> {
             requests: BTreeMap::new(),
             next_request: 0,
             last_active: now,
+            latest: now,
             retry_after: ClockTime::ZERO,
             timer: None,
             tags,
