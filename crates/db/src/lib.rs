@@ -6,7 +6,9 @@
 //! and replacement); [`pipeline`] (aggregation stages and expressions). The command layer on top registers
 //! handlers in the transport crate's `CommandRegistry`.
 
+pub mod commands;
 pub mod cursor;
+pub mod database;
 pub mod pipeline;
 pub mod query;
 pub mod storage;

@@ -89,6 +89,10 @@ pub struct ServerArgs {
     #[arg(long, value_name = "DIR")]
     pub dbpath: Option<PathBuf>,
 
+    /// The storage engine: redb (durable, one file under --dbpath) or inMemory [default: redb].
+    #[arg(long = "storageEngine", value_name = "ENGINE", value_parser = ["redb", "inMemory"])]
+    pub storage_engine: Option<String>,
+
     /// How connections are run [default: async].
     #[arg(long = "serviceExecutor", value_enum, value_name = "KIND")]
     pub service_executor: Option<ExecutorArg>,

@@ -23,6 +23,8 @@ struct FileConfig {
     unix_socket_prefix: Option<PathBuf>,
     nounixsocket: Option<bool>,
     dbpath: Option<PathBuf>,
+    #[serde(rename = "storageEngine")]
+    storage_engine: Option<String>,
     #[serde(rename = "serviceExecutor")]
     service_executor: Option<ExecutorArg>,
     quiet: Option<bool>,
@@ -46,8 +48,10 @@ pub struct Settings {
     pub unix_socket_prefix: PathBuf,
     /// Whether the Unix socket is off.
     pub no_unix_socket: bool,
-    /// Data directory (used by the storage engine later).
+    /// Data directory of the redb engine.
     pub dbpath: PathBuf,
+    /// The storage engine's name (`redb` or `inMemory`).
+    pub storage_engine: String,
     /// How sessions run.
     pub service_executor: ServiceExecutorKind,
     /// Warnings and errors only.
@@ -102,6 +106,11 @@ impl Settings {
                 .clone()
                 .or(file.dbpath)
                 .unwrap_or_else(|| PathBuf::from("./docwire-data")),
+            storage_engine: args
+                .storage_engine
+                .clone()
+                .or(file.storage_engine)
+                .unwrap_or_else(|| "redb".to_owned()),
             service_executor: match executor {
                 ExecutorArg::Async => ServiceExecutorKind::Async,
                 ExecutorArg::Synchronous => ServiceExecutorKind::Synchronous,
@@ -159,7 +168,10 @@ impl Settings {
                 },
             },
         );
-        parsed.insert("storage", doc! {"dbPath": self.dbpath.display().to_string()});
+        parsed.insert(
+            "storage",
+            doc! {"dbPath": self.dbpath.display().to_string(), "engine": self.storage_engine.clone()},
+        );
         parsed.insert(
             "systemLog",
             doc! {"quiet": self.quiet, "verbosity": i32::from(self.verbosity)},

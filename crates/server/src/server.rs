@@ -35,6 +35,8 @@ pub struct RunningServer {
     pub egress: EgressTagCloserManager,
     handle: TransportHandle,
     serving: tokio::task::JoinHandle<()>,
+    // Reaps idle cursors while the server runs; dropping it stops the job.
+    _cursor_reaper: docwire_service::PeriodicJobHandle,
 }
 
 impl RunningServer {
@@ -65,6 +67,17 @@ pub async fn start(
     observer: Option<TransitionObserver>,
 ) -> anyhow::Result<RunningServer> {
     let mut builder = ServiceContext::builder();
+    let clock: Arc<dyn docwire_service::Clock> =
+        Arc::new(docwire_service::SystemClock::new().context("cannot start the clock")?);
+    let engine =
+        docwire_db::database::open_engine(&settings.storage_engine, &settings.dbpath).with_context(|| {
+            format!(
+                "cannot open the {} storage engine at {}",
+                settings.storage_engine,
+                settings.dbpath.display()
+            )
+        })?;
+    let db = docwire_db::database::install(&mut builder, engine, clock);
     let sessions_key = SessionManager::declare(&mut builder, settings.max_conns);
     let egress_key = EgressTagCloserManager::declare(&mut builder);
     let service = builder.build().context("cannot build the service context")?;
@@ -86,6 +99,9 @@ pub async fn start(
     register_admin_commands(&mut registry, deps.clone());
     // Before the registry is published, so listCommands shows them.
     register_pool_commands(&mut registry, &egress);
+    docwire_db::commands::register_db_commands(&mut registry, &db);
+    let cursor_reaper =
+        docwire_db::database::start_cursor_reaper(&service, &db).context("cannot start the cursor reaper")?;
     let registry = Arc::new(registry);
     deps.catalog.publish(&registry);
     let entry_point = Arc::new(CommandEntryPoint::new(registry).with_op_counters(deps.op_counters.clone()));
@@ -114,6 +130,7 @@ pub async fn start(
         egress,
         handle,
         serving,
+        _cursor_reaper: cursor_reaper,
     })
 }
 
