@@ -40,7 +40,9 @@ fn batches_until_exhausted_then_the_cursor_is_gone() {
     let mut seen = Vec::new();
     loop {
         let mut pinned = m.check_out(id, "t.c", &owner(1)).unwrap();
-        let batch = pinned.next_batch(BatchLimit::get_more(Some(2)), &mut || Ok(())).unwrap();
+        let batch = pinned
+            .next_batch(BatchLimit::get_more(Some(2)), &mut || Ok(()))
+            .unwrap();
         seen.extend(batch.documents.iter().map(|d| d.get_i32("_id").unwrap()));
         if batch.exhausted {
             break;
@@ -56,7 +58,13 @@ fn batches_until_exhausted_then_the_cursor_is_gone() {
 fn byte_limit_keeps_at_least_one_document() {
     let mut source = VecSource::new(docs(3));
     let batch = source
-        .next_batch(BatchLimit { max_docs: None, max_bytes: 1 }, &mut || Ok(()))
+        .next_batch(
+            BatchLimit {
+                max_docs: None,
+                max_bytes: 1,
+            },
+            &mut || Ok(()),
+        )
         .unwrap();
     assert_eq!(batch.documents.len(), 1);
     assert!(!batch.exhausted);
