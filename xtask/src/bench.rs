@@ -33,6 +33,12 @@ const SUITES: &[Suite] = &[
         group_prefix: "operation_context",
     },
     Suite {
+        name: "pool",
+        package: "docwire-pool",
+        bench: "pool",
+        group_prefix: "pool",
+    },
+    Suite {
         name: "ingress",
         package: "docwire-server",
         bench: "ingress",
