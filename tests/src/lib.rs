@@ -8,6 +8,8 @@
 // Helpers for tests: they fail the test by panicking with what went wrong.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod crud;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
