@@ -219,3 +219,131 @@ pub fn last_json(stdout: &str) -> serde_json::Value {
         .find(serde_json::Value::is_object)
         .unwrap_or_else(|| panic!("no JSON object in the client's output:\n{stdout}"))
 }
+
+/// The `docwire` binary of the profile these tests were built with (`target/<profile>/docwire`, found
+/// from the test executable's path), built first with `cargo build -p docwire-server` when it is
+/// missing or older than any source under `crates/` (so a test never runs a stale server).
+pub fn docwire_binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(fresh_docwire_binary).clone()
+}
+
+fn fresh_docwire_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    // target/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .ancestors()
+        .find(|dir| dir.parent().and_then(Path::file_name) == Some("target".as_ref()))
+        .or_else(|| exe.parent().and_then(Path::parent))
+        .expect("the test executable lives under target/<profile>/")
+        .to_path_buf();
+    let binary = profile_dir.join(format!("docwire{}", std::env::consts::EXE_SUFFIX));
+    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
+    if built.is_some_and(|at| newest_source() <= at) {
+        return binary;
+    }
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "-p",
+            "docwire-server",
+            "--bin",
+            "docwire",
+            "--profile",
+            &profile,
+        ])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo build -p docwire-server failed: {status}");
+    assert!(binary.exists(), "{} is missing after the build", binary.display());
+    binary
+}
+
+/// The latest modification time of the workspace's crate sources and manifests.
+fn newest_source() -> std::time::SystemTime {
+    fn walk(dir: &Path, newest: &mut std::time::SystemTime) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, newest);
+            } else if let Ok(at) = entry.metadata().and_then(|m| m.modified()) {
+                *newest = (*newest).max(at);
+            }
+        }
+    }
+    let root = workspace_root();
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for file in ["Cargo.lock", "Cargo.toml"] {
+        if let Ok(at) = std::fs::metadata(root.join(file)).and_then(|m| m.modified()) {
+            newest = newest.max(at);
+        }
+    }
+    walk(&root.join("crates"), &mut newest);
+    newest
+}
+
+/// A `docwire` process (the real binary, see [`docwire_binary`]) listening on a free port; killed
+/// (SIGKILL) when dropped.
+pub struct DocwireProcess {
+    /// The child process.
+    pub child: tokio::process::Child,
+    /// The TCP port it listens on.
+    pub port: u16,
+}
+
+impl DocwireProcess {
+    /// Starts `docwire --port 0 --nounixsocket --logFormat json <flags>` and waits (up to
+    /// [`PATIENCE`]) for its "Waiting for connections" log line.
+    pub async fn start(flags: &[&str]) -> DocwireProcess {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(docwire_binary())
+            .args(["--port", "0", "--nounixsocket", "--logFormat", "json"])
+            .args(flags)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("docwire starts");
+        let stdout = child.stdout.take().expect("its stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let port = tokio::time::timeout(PATIENCE, async {
+            loop {
+                let line = lines
+                    .next_line()
+                    .await
+                    .expect("docwire's log")
+                    .expect("docwire exited before listening");
+                if line.contains("Waiting for connections") {
+                    let at = line.find("\"port\":").expect("a port field") + "\"port\":".len();
+                    let digits: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
+                    return digits.parse::<u16>().expect("a port number");
+                }
+            }
+        })
+        .await
+        .expect("docwire listens within the patience");
+        // Keep draining the log so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        DocwireProcess { child, port }
+    }
+
+    /// The URI a driver connects with.
+    pub fn uri(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
+    }
+
+    /// Kills the process with SIGKILL (no chance to flush or clean up) and waits for it to die.
+    pub async fn sigkill(mut self) {
+        self.child.kill().await.expect("SIGKILL docwire");
+    }
+}
