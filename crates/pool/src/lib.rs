@@ -16,7 +16,7 @@
 //!
 //! Every timer (request expiry, idle refresh, host expiry, setup and refresh timeouts) is an alarm on
 //! the service crate's [`Clock`](docwire_service::Clock), so tests drive the pool with a `MockClock`.
-//! Each specific pool keeps its state behind one `std::sync::Mutex` that is never held across an
+//! Each specific pool keeps its state behind one synchronous mutex that is never held across an
 //! `.await`; waiting callers hold a oneshot receiver that is completed after the lock is released.
 
 mod client_connection;
