@@ -24,10 +24,17 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// The pool's name in connPoolStats.
 const POOL_NAME: &str = "pool-real-server";
 
-/// A docwire server on `port` (0: any free port), TCP only.
+/// A docwire server on `port` (0: any free port), TCP only, with the in-memory engine (these tests keep no
+/// data, and several servers run at once in this process).
 async fn start_server(port: u16) -> RunningServer {
     let port = port.to_string();
-    let flags = ["--port", port.as_str(), "--nounixsocket"];
+    let flags = [
+        "--port",
+        port.as_str(),
+        "--nounixsocket",
+        "--storageEngine",
+        "inMemory",
+    ];
     let settings = docwire_server::Settings::from_flags(flags).expect("flags");
     docwire_server::start(&settings, None)
         .await
