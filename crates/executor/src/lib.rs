@@ -8,8 +8,8 @@
 //! ([`TaskExecutor::schedule_remote_command`]). Every callback runs exactly once; cancelled or shut-down
 //! ones run with CallbackCanceled. The futures underneath (`sleep_until`, `wait_for_event`,
 //! `run_remote_command`) are public too. Remote commands go through a [`NetworkInterface`]:
-//! [`network::mock::MockNetwork`] on a virtual clock for tests (the real interface over the connection
-//! pool and the async client is still to come). [`sdam`] holds replica-set targeting: the SDAM model,
+//! [`network::real::RealNetwork`] over the connection pool and the async client, or
+//! [`network::mock::MockNetwork`] on a virtual clock for tests. [`sdam`] holds replica-set targeting: the SDAM model,
 //! server selection and the [`sdam::ReplicaSetMonitor`].
 
 mod baton;

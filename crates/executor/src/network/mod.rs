@@ -1,11 +1,13 @@
-//! The network interface: how the executor runs remote commands; the virtual-clock mock for tests lives
-//! here (the real implementation over the pool and the async client is not written yet).
+//! The network interface: how the executor runs remote commands. [`real::RealNetwork`] runs them over
+//! the egress connection pool and the async client; [`mock::MockNetwork`] is the virtual-clock mock.
 
 mod counters;
 mod exhaust;
 pub mod mock;
 mod mock_state;
 mod on_drop;
+pub mod real;
+mod real_exhaust;
 mod work_signal;
 
 use std::fmt;
