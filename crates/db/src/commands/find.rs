@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bson::{Bson, Document, RawBsonRef, doc};
 use docwire_rpc::{ErrorCode, ReplyBuilder, Status, StatusResult};
+use docwire_service::LogicalOp;
 use docwire_transport::{Command, CommandRequest, RequestContext};
 
 use super::context::{DbDeps, interrupt_check};
@@ -92,6 +93,9 @@ impl Command for Find {
     ) -> StatusResult<()> {
         let (ns, _) = target_namespace(req)?;
         let command = command_document(req)?;
+        // currentOp shows a find as mongod does: a query on its collection (not `<db>.$cmd`).
+        ctx.op_ctx
+            .set_command(LogicalOp::Query, ns.as_str(), command.clone());
         let shape = find_shape(&command)?;
         let batch_size = optional_count(&command, "batchSize")?.map(|b| b as usize);
         let single_batch = optional_bool(&command, "singleBatch")?.unwrap_or(false);
@@ -153,6 +157,8 @@ impl Command for GetMore {
         };
         let ns = format!("{}.{collection}", req.database);
         let command = command_document(req)?;
+        ctx.op_ctx
+            .set_command(LogicalOp::GetMore, ns.as_str(), command.clone());
         let batch_size = optional_count(&command, "batchSize")?.map(|b| b as usize);
         let owner = cursor_owner(ctx, &command);
         let mut pinned = self.0.cursors.check_out(id, &ns, &owner)?;
