@@ -9,6 +9,7 @@ mod comparison;
 mod control;
 mod date;
 pub(crate) mod numeric;
+mod objects;
 mod ops;
 mod parse;
 pub(crate) mod path;

@@ -4,7 +4,7 @@
 use bson::Bson;
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 
-use super::{arithmetic, array, comparison, date, string, types};
+use super::{arithmetic, array, comparison, date, objects, string, types};
 
 /// An eagerly evaluated operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +55,7 @@ pub enum Op {
     Avg,
     Min,
     Max,
+    MergeObjects,
 }
 
 /// How many arguments an operator takes; `None` means any number.
@@ -106,6 +107,7 @@ const TABLE: &[(&str, Op, Arity)] = &[
     ("$avg", Op::Avg, None),
     ("$min", Op::Min, None),
     ("$max", Op::Max, None),
+    ("$mergeObjects", Op::MergeObjects, None),
 ];
 
 impl Op {
@@ -181,6 +183,7 @@ impl Op {
             | Op::DayOfWeek
             | Op::DayOfYear => date::part(self, args[0].as_ref()),
             Op::Sum | Op::Avg | Op::Min | Op::Max => arithmetic::fold(self, args),
+            Op::MergeObjects => objects::merge_objects(args),
         }
     }
 }
