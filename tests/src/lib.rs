@@ -170,7 +170,8 @@ impl Transitions {
 pub const EXECUTORS: [&str; 2] = ["async", "synchronous"];
 
 /// Starts a server in-process on a free port with `flags` (e.g. `["--serviceExecutor", "synchronous"]`)
-/// and no Unix socket unless the flags ask for one; `transitions`, when given, records the state machine.
+/// and no Unix socket unless the flags ask for one, on the in-memory engine unless they name a --dbpath
+/// or an engine; `transitions`, when given, records the state machine.
 pub async fn start_server(flags: &[&str], transitions: Option<&Transitions>) -> RunningServer {
     let mut all = vec!["--port", "0"];
     if !flags
@@ -178,6 +179,10 @@ pub async fn start_server(flags: &[&str], transitions: Option<&Transitions>) -> 
         .any(|f| *f == "--unixSocketPrefix" || *f == "--nounixsocket")
     {
         all.push("--nounixsocket");
+    }
+    // Tests run in parallel processes: without an explicit --dbpath they must not share ./docwire-data.
+    if !flags.iter().any(|f| *f == "--dbpath" || *f == "--storageEngine") {
+        all.extend(["--storageEngine", "inMemory"]);
     }
     all.extend_from_slice(flags);
     let settings = docwire_server::Settings::from_flags(all.iter().copied())
