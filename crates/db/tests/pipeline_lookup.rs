@@ -307,7 +307,9 @@ fn parse_errors() {
         (doc! {"$lookup": {"from": "x", "pipeline": [], "as": "$c"}}, 16410),
     ];
     for (stage, code) in cases {
-        let got = Pipeline::parse(&[stage.clone()]).err().map(|e| e.code().code());
+        let got = Pipeline::parse(std::slice::from_ref(&stage))
+            .err()
+            .map(|e| e.code().code());
         assert_eq!(got, Some(code), "{stage}");
     }
 }
