@@ -562,3 +562,10 @@ fn helpers_for_the_command_layer() {
         ]}
     );
 }
+
+#[test]
+fn pipelines_can_be_shared_across_threads() {
+    // The command layer may keep a parsed pipeline in a cursor or hand it to another task.
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Pipeline>();
+}
