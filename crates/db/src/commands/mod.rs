@@ -1,6 +1,7 @@
 //! The db commands: CRUD, cursors, collections, indexes and explain, registered into the transport
 //! crate's `CommandRegistry` on top of the handshake and admin commands.
 
+mod aggregate;
 mod catalog;
 mod context;
 mod count_distinct;
@@ -48,5 +49,6 @@ pub fn register_db_commands(registry: &mut CommandRegistry, deps: &DbDeps) {
         .register(Arc::new(indexes::CreateIndexes(d())))
         .register(Arc::new(indexes::ListIndexes(d())))
         .register(Arc::new(indexes::DropIndexes(d())))
-        .register(Arc::new(explain::Explain(d())));
+        .register(Arc::new(explain::Explain(d())))
+        .register(Arc::new(aggregate::Aggregate(d())));
 }
