@@ -10,7 +10,8 @@
 //! `run_remote_command`) are public too. Remote commands go through a [`NetworkInterface`]:
 //! [`network::real::RealNetwork`] over the connection pool and the async client, or
 //! [`network::mock::MockNetwork`] on a virtual clock for tests. [`sdam`] holds replica-set targeting: the SDAM model,
-//! server selection and the [`sdam::ReplicaSetMonitor`].
+//! server selection and the [`sdam::ReplicaSetMonitor`]. [`repl`] is the replica-set role simulation
+//! a docwire server runs with `--replSet` (no data replication).
 
 mod baton;
 mod callback;
@@ -20,6 +21,7 @@ mod exhaust;
 mod job;
 pub mod network;
 mod remote;
+pub mod repl;
 pub mod sdam;
 mod work;
 

@@ -93,6 +93,14 @@ pub struct ServerArgs {
     #[arg(long = "storageEngine", value_name = "ENGINE", value_parser = ["redb", "inMemory"])]
     pub storage_engine: Option<String>,
 
+    /// Run as a member of this replica set (role simulation: no data is replicated).
+    #[arg(long = "replSet", value_name = "NAME", requires = "repl_set_members")]
+    pub repl_set: Option<String>,
+
+    /// Every member of the --replSet set, comma-separated host:port (this server is the one on --port).
+    #[arg(long = "replSetMembers", value_name = "HOSTS", requires = "repl_set")]
+    pub repl_set_members: Option<String>,
+
     /// How connections are run [default: async].
     #[arg(long = "serviceExecutor", value_enum, value_name = "KIND")]
     pub service_executor: Option<ExecutorArg>,

@@ -27,10 +27,23 @@ struct FileConfig {
     storage_engine: Option<String>,
     #[serde(rename = "serviceExecutor")]
     service_executor: Option<ExecutorArg>,
+    #[serde(rename = "replSet")]
+    repl_set: Option<String>,
+    #[serde(rename = "replSetMembers")]
+    repl_set_members: Option<String>,
     quiet: Option<bool>,
     verbose: Option<u8>,
     #[serde(rename = "logFormat")]
     log_format: Option<LogFormat>,
+}
+
+/// The replica set a server is a member of (role simulation, no data replication).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationSettings {
+    /// The set's name.
+    pub set_name: String,
+    /// Every member's `host:port`, comma-separated, as given.
+    pub members: String,
 }
 
 /// Everything the server runs with, resolved.
@@ -54,6 +67,8 @@ pub struct Settings {
     pub storage_engine: String,
     /// How sessions run.
     pub service_executor: ServiceExecutorKind,
+    /// `--replSet` and `--replSetMembers`: the set this server is a (role-simulated) member of.
+    pub replication: Option<ReplicationSettings>,
     /// Warnings and errors only.
     pub quiet: bool,
     /// Verbosity (-v count).
@@ -90,7 +105,16 @@ impl Settings {
             .service_executor
             .or(file.service_executor)
             .unwrap_or(ExecutorArg::Async);
+        let replication = match (
+            args.repl_set.clone().or(file.repl_set),
+            args.repl_set_members.clone().or(file.repl_set_members),
+        ) {
+            (Some(set_name), Some(members)) => Some(ReplicationSettings { set_name, members }),
+            (None, None) => None,
+            _ => anyhow::bail!("--replSet and --replSetMembers go together"),
+        };
         Ok(Settings {
+            replication,
             config_file: args.config.clone(),
             port: args.port.or(file.port).unwrap_or(27017),
             bind_ips,
@@ -168,6 +192,12 @@ impl Settings {
                 },
             },
         );
+        if let Some(repl) = &self.replication {
+            parsed.insert(
+                "replication",
+                doc! {"replSetName": repl.set_name.clone(), "replSetMembers": repl.members.clone()},
+            );
+        }
         parsed.insert(
             "storage",
             doc! {"dbPath": self.dbpath.display().to_string(), "engine": self.storage_engine.clone()},

@@ -5,7 +5,8 @@
 pub mod cli;
 pub mod config;
 pub mod logging;
+mod replication;
 mod server;
 
-pub use config::Settings;
+pub use config::{ReplicationSettings, Settings};
 pub use server::{RunningServer, run, start};

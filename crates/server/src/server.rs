@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bson::doc;
+use docwire_executor::repl::ReplicationCoordinator;
 use docwire_pool::{EgressTagCloserManager, register_pool_commands};
 use docwire_service::ServiceContext;
 use docwire_transport::commands::{AdminDeps, CmdLineOpts, TopologyState, register_admin_commands};
@@ -33,6 +34,8 @@ pub struct RunningServer {
     pub topology: Arc<TopologyState>,
     /// The process's egress pools register here; connPoolStats and dropConnections reach them through it.
     pub egress: EgressTagCloserManager,
+    /// The replica-set member, with `--replSet` (role simulation, no data replication).
+    pub replication: Option<ReplicationCoordinator>,
     handle: TransportHandle,
     serving: tokio::task::JoinHandle<()>,
     // Reaps idle cursors while the server runs; dropping it stops the job.
@@ -53,6 +56,11 @@ impl RunningServer {
 
     /// Graceful shutdown; returns whether every session ended within the grace period.
     pub async fn shutdown(self, grace: Duration) -> bool {
+        if let Some(member) = &self.replication {
+            // Stops the heartbeats and the replication network first.
+            member.executor().shutdown();
+            member.executor().join().await;
+        }
         let drained = self.handle.shutdown(grace).await;
         // The accept loops stop once shutdown began; don't hang on them regardless.
         let _ = tokio::time::timeout(Duration::from_secs(1), self.serving).await;
@@ -77,7 +85,7 @@ pub async fn start(
                 settings.dbpath.display()
             )
         })?;
-    let db = docwire_db::database::install(&mut builder, engine, clock);
+    let db = docwire_db::database::install(&mut builder, engine, Arc::clone(&clock));
     let sessions_key = SessionManager::declare(&mut builder, settings.max_conns);
     let egress_key = EgressTagCloserManager::declare(&mut builder);
     let service = builder.build().context("cannot build the service context")?;
@@ -100,6 +108,17 @@ pub async fn start(
     // Before the registry is published, so listCommands shows them.
     register_pool_commands(&mut registry, &egress);
     docwire_db::commands::register_db_commands(&mut registry, &db);
+    let replication = match &settings.replication {
+        Some(repl) => Some(crate::replication::install(
+            repl,
+            settings.port,
+            &topology,
+            clock,
+            &egress,
+            &mut registry,
+        )?),
+        None => None,
+    };
     let cursor_reaper =
         docwire_db::database::start_cursor_reaper(&service, &db).context("cannot start the cursor reaper")?;
     let registry = Arc::new(registry);
@@ -122,12 +141,16 @@ pub async fn start(
         "Waiting for connections"
     );
     let serving = tokio::spawn(layer.serve());
+    if let Some(member) = &replication {
+        member.start();
+    }
     Ok(RunningServer {
         addrs,
         unix_socket,
         service,
         topology,
         egress,
+        replication,
         handle,
         serving,
         _cursor_reaper: cursor_reaper,

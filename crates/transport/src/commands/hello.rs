@@ -29,12 +29,41 @@ const LOGICAL_SESSION_TIMEOUT_MINUTES: i32 = 30;
 /// The hello command.
 pub struct Hello {
     topology: Arc<TopologyState>,
+    replica_set: Option<Arc<dyn ReplicaSetView>>,
+}
+
+/// What a replica-set member reports in hello, taken at one instant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplicaSetHello {
+    /// Whether the member accepts writes (hello's `isWritablePrimary`, the legacy `ismaster`).
+    pub is_writable_primary: bool,
+    /// The member's other fields (setName, setVersion, hosts, me, primary, secondary, electionId).
+    pub fields: Document,
+}
+
+/// The hook through which a replica-set member (the executor crate's replication coordinator) shapes
+/// hello. A server without one answers as a standalone: always a writable primary, no set fields. The
+/// member bumps the [`TopologyState`] after every change it makes to what this returns.
+pub trait ReplicaSetView: Send + Sync + 'static {
+    /// The member's hello fields now.
+    fn hello(&self) -> ReplicaSetHello;
 }
 
 impl Hello {
-    /// hello reporting (and waiting on) `topology`.
+    /// hello reporting (and waiting on) `topology`, as a standalone.
     pub fn new(topology: Arc<TopologyState>) -> Hello {
-        Hello { topology }
+        Hello {
+            topology,
+            replica_set: None,
+        }
+    }
+
+    /// hello for a replica-set member: the role and set fields come from `view`.
+    pub fn with_replica_set(topology: Arc<TopologyState>, view: Arc<dyn ReplicaSetView>) -> Hello {
+        Hello {
+            topology,
+            replica_set: Some(view),
+        }
     }
 }
 
@@ -188,7 +217,14 @@ impl Hello {
         } else {
             "ismaster"
         };
-        body.insert(primary_field, true);
+        let member = self.replica_set.as_ref().map(|view| view.hello());
+        body.insert(
+            primary_field,
+            member.as_ref().is_none_or(|m| m.is_writable_primary),
+        );
+        if let Some(member) = member {
+            body.extend(member.fields);
+        }
         body.insert("topologyVersion", topology_version);
         body.insert("maxBsonObjectSize", size_i32(MAX_BSON_OBJECT_SIZE));
         body.insert("maxMessageSizeBytes", size_i32(MAX_MESSAGE_SIZE_BYTES));

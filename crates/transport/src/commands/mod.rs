@@ -32,7 +32,9 @@ pub use current_op::CurrentOp;
 pub use deps::{AdminDeps, CmdLineOpts, CommandCatalog};
 pub use get_cmd_line_opts::GetCmdLineOpts;
 pub use get_parameter::GetParameter;
-pub use hello::{Hello, MAX_WIRE_VERSION, MIN_WIRE_VERSION, SUPPORTED_COMPRESSORS};
+pub use hello::{
+    Hello, MAX_WIRE_VERSION, MIN_WIRE_VERSION, ReplicaSetHello, ReplicaSetView, SUPPORTED_COMPRESSORS,
+};
 pub use host_info::HostInfo;
 pub use kill_op::KillOp;
 pub use list_commands::ListCommands;
