@@ -246,6 +246,25 @@ async fn a_stepped_down_primary_is_replaced_within_two_seconds() {
     assert_eq!(states[1], (new.clone(), 1));
     assert_eq!(states.len(), 3);
 
+    // serverStatus: the repl section and the replication network's counters (heartbeats went out).
+    let mut request = RemoteCommandRequest::new(&new, "admin", doc! {"serverStatus": 1});
+    request.timeout = Some(Duration::from_secs(5));
+    let status = c.executor.run_remote_command(request, None).await.data;
+    let repl = status.get_document("repl").unwrap();
+    assert_eq!(
+        (
+            repl.get_str("setName").unwrap(),
+            repl.get_bool("isWritablePrimary").unwrap()
+        ),
+        (SET, true)
+    );
+    let counters = status
+        .get_document("networkInterfaces")
+        .unwrap()
+        .get_document("Replication")
+        .unwrap();
+    assert!(counters.get_i64("sent").unwrap() > 0 && counters.get_i64("succeeded").unwrap() > 0);
+
     // The Rust driver sees the same primary.
     let uri = format!("mongodb://{members}/?replicaSet={SET}&serverSelectionTimeoutMS=10000");
     let driver = mongodb::Client::with_uri_str(&uri).await.unwrap();

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use docwire_executor::network::real::{RealNetwork, RealNetworkOptions};
-use docwire_executor::repl::{ReplSetConfig, ReplicationCoordinator, gate_commands, register_repl_commands};
+use docwire_executor::repl::{
+    ReplSetConfig, ReplicationCoordinator, gate_commands, register_repl_commands, register_repl_server_status,
+};
 use docwire_executor::{ExecutorOptions, TaskExecutor};
 use docwire_pool::EgressTagCloserManager;
 use docwire_service::Clock;
@@ -61,5 +63,6 @@ pub(crate) fn install(
     )));
     register_repl_commands(registry, &coordinator);
     gate_commands(registry, &coordinator);
+    register_repl_server_status(registry, &coordinator);
     Ok(coordinator)
 }

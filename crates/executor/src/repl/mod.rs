@@ -11,10 +11,12 @@ mod commands;
 mod config;
 mod coordinator;
 mod gate;
+mod server_status;
 mod state;
 
 pub use commands::{ReplSetGetStatus, ReplSetStepDown, ReplSetStepUp, register_repl_commands};
 pub use config::{ReplSetConfig, election_id, term_of};
 pub use coordinator::ReplicationCoordinator;
 pub use gate::{Gate, Gated, READ_COMMANDS, WRITE_COMMANDS, gate_commands};
+pub use server_status::{ReplServerStatus, register_repl_server_status};
 pub use state::{Health, Heartbeat, Peer, ReplState, Role};
