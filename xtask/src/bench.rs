@@ -44,6 +44,12 @@ const SUITES: &[Suite] = &[
         bench: "ingress",
         group_prefix: "",
     },
+    Suite {
+        name: "db",
+        package: "docwire-server",
+        bench: "db",
+        group_prefix: "",
+    },
 ];
 
 /// Runs one suite by name, or all of them.
