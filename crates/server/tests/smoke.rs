@@ -29,7 +29,15 @@ fn receive(stream: &mut TcpStream) -> Option<Document> {
 /// Starts the server on a free port and returns it with the port from its "Waiting for connections" line.
 fn start() -> (Child, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_docwire"))
-        .args(["--port", "0", "--nounixsocket", "--storageEngine", "inMemory", "--logFormat", "json"])
+        .args([
+            "--port",
+            "0",
+            "--nounixsocket",
+            "--storageEngine",
+            "inMemory",
+            "--logFormat",
+            "json",
+        ])
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .spawn()
