@@ -231,7 +231,7 @@ async fn load(port: u16, connections: usize, duration: Duration) -> LoadResult {
 }
 
 /// Server RSS growth per idle connection, with `count` connections open (each did one ping).
-async fn idle_cost(pid: u32, port: u16, count: usize) -> Option<f64> {
+async fn idle_cost(pid: u32, port: u16, count: usize) -> Option<(usize, f64)> {
     let addr = format!("127.0.0.1:{port}");
     // Settle the server's baseline with one connection first.
     let mut first = TcpStream::connect(&addr).await.ok()?;
@@ -248,13 +248,22 @@ async fn idle_cost(pid: u32, port: u16, count: usize) -> Option<f64> {
                 break;
             }
         };
-        s.write_all(&ping_request(i as i32)).await.ok()?;
-        read_frame(&mut s, &mut buf).await.ok()?;
+        // Past the server's limit (mongod's rule: min(maxConns, 0.8 * RLIMIT_NOFILE / 2)) the
+        // connection is closed without a reply: stop there and measure what was opened.
+        let answered =
+            s.write_all(&ping_request(i as i32)).await.is_ok() && read_frame(&mut s, &mut buf).await.is_ok();
+        if !answered {
+            eprintln!("the server refused connection {i}: its connection limit");
+            break;
+        }
         streams.push(s);
     }
     let after = rss_kib(pid)?;
     let opened = streams.len().max(1);
-    Some((after.saturating_sub(before)) as f64 * 1024.0 / opened as f64)
+    Some((
+        opened,
+        (after.saturating_sub(before)) as f64 * 1024.0 / opened as f64,
+    ))
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -293,7 +302,7 @@ fn echo_server() {
 
 fn render(
     rows: &[(String, usize, LoadResult)],
-    idle: &[(&str, Option<f64>)],
+    idle: &[(&str, Option<(usize, f64)>)],
     seconds: u64,
     idle_count: usize,
 ) -> String {
@@ -319,11 +328,16 @@ fn render(
             micros(r.p99)
         );
     }
-    let _ = writeln!(t, "\n| idle connections ({idle_count}) | RSS per connection |");
-    let _ = writeln!(t, "|---|---:|");
-    for (executor, per) in idle {
-        let v = per.map_or("n/a".to_owned(), |b| format!("{:.2} KiB", b / 1024.0));
-        let _ = writeln!(t, "| docwire --serviceExecutor {executor} | {v} |");
+    let _ = writeln!(
+        t,
+        "\n| idle connections (asked for {idle_count}) | opened | RSS per connection |"
+    );
+    let _ = writeln!(t, "|---|---:|---:|");
+    for (executor, measured) in idle {
+        let (opened, per) = measured.map_or(("n/a".to_owned(), "n/a".to_owned()), |(n, b)| {
+            (n.to_string(), format!("{:.2} KiB", b / 1024.0))
+        });
+        let _ = writeln!(t, "| docwire --serviceExecutor {executor} | {opened} | {per} |");
     }
     t
 }
