@@ -50,6 +50,12 @@ const SUITES: &[Suite] = &[
         bench: "db",
         group_prefix: "",
     },
+    Suite {
+        name: "executor",
+        package: "docwire-server",
+        bench: "executor",
+        group_prefix: "",
+    },
 ];
 
 /// Runs one suite by name, or all of them.
