@@ -59,12 +59,23 @@ impl CommandEntryPoint {
                 format!("no such command: '{}'", request.name),
             ));
         };
+        // currentOp's `op` and opcounters, as mongod classifies commands.
         let logical_op = match request.name {
+            "insert" => LogicalOp::Insert,
+            "find" => LogicalOp::Query,
+            "update" | "findAndModify" | "findandmodify" => LogicalOp::Update,
+            "delete" => LogicalOp::Remove,
             "getMore" => LogicalOp::GetMore,
             "killCursors" => LogicalOp::KillCursors,
             _ => LogicalOp::Command,
         };
-        let namespace = format!("{}.$cmd", request.database);
+        // A command naming a collection runs on `db.collection`; others on `db.$cmd`.
+        let namespace = match request.field(request.name) {
+            Some(RawBsonRef::String(collection)) if !collection.is_empty() => {
+                format!("{}.{collection}", request.database)
+            }
+            _ => format!("{}.$cmd", request.database),
+        };
         let recorded = Document::try_from(request.body).unwrap_or_default();
         ctx.op_ctx.set_command(logical_op, namespace, recorded);
         if let Some(counters) = &self.op_counters {
