@@ -215,3 +215,40 @@ fn ids_are_unique_and_positive() {
         assert!(ids.insert(id));
     }
 }
+
+#[test]
+fn ending_a_session_kills_its_cursors() {
+    let (_, m) = setup();
+    let session = CursorOwner {
+        connection_id: 1,
+        lsid: Some(doc! {"id": 1}),
+    };
+    let other = CursorOwner {
+        connection_id: 1,
+        lsid: Some(doc! {"id": 2}),
+    };
+    let a = m.register(
+        "t.c",
+        session.clone(),
+        CursorOptions::default(),
+        Box::new(VecSource::new(docs(5))),
+    );
+    m.register(
+        "t.c",
+        other,
+        CursorOptions::default(),
+        Box::new(VecSource::new(docs(5))),
+    );
+    m.register(
+        "t.c",
+        owner(1),
+        CursorOptions::default(),
+        Box::new(VecSource::new(docs(5))),
+    );
+    assert_eq!(m.kill_for_session(&doc! {"id": 1}), 1);
+    assert_eq!(
+        m.check_out(a, "t.c", &session).err().unwrap().code(),
+        ErrorCode::CursorNotFound
+    );
+    assert_eq!(m.len(), 2);
+}

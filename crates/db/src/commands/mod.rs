@@ -13,6 +13,7 @@ mod indexes;
 mod insert;
 mod plan;
 mod retryable;
+mod sessions;
 mod update;
 mod util;
 mod write_result;
@@ -50,5 +51,6 @@ pub fn register_db_commands(registry: &mut CommandRegistry, deps: &DbDeps) {
         .register(Arc::new(indexes::ListIndexes(d())))
         .register(Arc::new(indexes::DropIndexes(d())))
         .register(Arc::new(explain::Explain(d())))
-        .register(Arc::new(aggregate::Aggregate(d())));
+        .register(Arc::new(aggregate::Aggregate(d())))
+        .register(Arc::new(sessions::EndSessions(d())));
 }

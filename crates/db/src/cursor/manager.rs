@@ -206,6 +206,14 @@ impl CursorManager {
         before - state.cursors.len()
     }
 
+    /// Kills every cursor opened in the logical session `lsid` (endSessions); returns how many.
+    pub fn kill_for_session(&self, lsid: &Document) -> usize {
+        let mut state = self.state();
+        let before = state.cursors.len();
+        state.cursors.retain(|_, e| e.owner.lsid.as_ref() != Some(lsid));
+        before - state.cursors.len()
+    }
+
     /// Kills cursors idle for longer than the timeout (not pinned, not noCursorTimeout); returns how many.
     pub fn reap_idle(&self) -> usize {
         let now = self.clock.now();
