@@ -9,7 +9,7 @@ use docwire_transport::{Command, CommandRequest, RequestContext};
 use super::context::{DbDeps, interrupt_check};
 use super::plan::{choose_plan, collect};
 use super::update::update_one_statement;
-use super::util::{command_document, optional_bool, optional_document, target_namespace};
+use super::util::{array_filters, command_document, optional_bool, optional_document, target_namespace};
 use super::write_result::run_retryable;
 use crate::query::matcher::Matcher;
 use crate::query::projection::Projection;
@@ -48,6 +48,7 @@ impl Command for FindAndModify {
         let remove = optional_bool(&command, "remove")?.unwrap_or(false);
         let new = optional_bool(&command, "new")?.unwrap_or(false);
         let upsert = optional_bool(&command, "upsert")?.unwrap_or(false);
+        let filters = array_filters(&command, "findAndModify.arrayFilters")?;
         let update = match command.get("update") {
             Some(Bson::Document(u)) => Some(u.clone()),
             Some(Bson::Array(_)) => {
@@ -120,6 +121,7 @@ impl Command for FindAndModify {
                     &ns,
                     &query,
                     &update,
+                    &filters,
                     upsert,
                     false,
                     sort.as_ref(),

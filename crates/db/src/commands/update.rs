@@ -1,4 +1,4 @@
-//! `update`: each `{q, u, upsert, multi}` statement finds its documents, applies the update language,
+//! `update`: each `{q, u, upsert, multi, arrayFilters}` statement finds its documents, applies the update language,
 //! and replaces them (or inserts the upsert), all in one write transaction committed before the reply.
 
 use async_trait::async_trait;
@@ -8,7 +8,7 @@ use docwire_transport::{Command, CommandRequest, RequestContext};
 
 use super::context::{DbDeps, interrupt_check};
 use super::plan::{choose_plan, collect};
-use super::util::{command_document, encode, optional_bool, target_namespace};
+use super::util::{array_filters, command_document, encode, optional_bool, target_namespace};
 use super::write_result::{WriteResult, operations, run_retryable};
 use crate::query::matcher::Matcher;
 use crate::storage::WriteTxn;
@@ -38,13 +38,14 @@ pub fn update_one_statement(
     ns: &str,
     filter: &Document,
     update: &Document,
+    array_filters: &[Document],
     upsert: bool,
     multi: bool,
     sort: Option<&crate::query::sort::SortSpec>,
     check: &mut dyn FnMut() -> StatusResult<()>,
 ) -> StatusResult<UpdateOutcome> {
     let matcher = Matcher::parse(filter)?;
-    let spec = UpdateSpec::parse(update)?;
+    let spec = UpdateSpec::parse_with_array_filters(update, array_filters)?;
     if multi && spec.is_replacement() {
         return Err(Status::new(
             ErrorCode::FailedToParse,
@@ -184,5 +185,6 @@ fn run_statement(
     };
     let upsert = optional_bool(statement, "upsert")?.unwrap_or(false);
     let multi = optional_bool(statement, "multi")?.unwrap_or(false);
-    update_one_statement(txn, ns, &filter, &update, upsert, multi, None, check)
+    let filters = array_filters(statement, "update.updates.arrayFilters")?;
+    update_one_statement(txn, ns, &filter, &update, &filters, upsert, multi, None, check)
 }

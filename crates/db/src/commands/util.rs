@@ -52,6 +52,31 @@ pub fn optional_document(body: &Document, field: &str) -> StatusResult<Option<Do
     }
 }
 
+/// The `arrayFilters` of an update or findAndModify (`qualified` names the field in messages):
+/// absent -> empty; not an array of documents -> TypeMismatch.
+pub fn array_filters(body: &Document, qualified: &str) -> StatusResult<Vec<Document>> {
+    let wrong = |field: &str, value: &Bson, expected: &str| {
+        Status::new(
+            ErrorCode::TypeMismatch,
+            format!(
+                "BSON field '{field}' is the wrong type '{}', expected type '{expected}'",
+                bson_type_name(value)
+            ),
+        )
+    };
+    match body.get("arrayFilters") {
+        None | Some(Bson::Null) => Ok(Vec::new()),
+        Some(Bson::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Bson::Document(d) => Ok(d.clone()),
+                other => Err(wrong(qualified, other, "object")),
+            })
+            .collect(),
+        Some(other) => Err(wrong(qualified, other, "array")),
+    }
+}
+
 /// A top-level non-negative integer field (`limit`, `skip`, `batchSize`).
 pub fn optional_count(body: &Document, field: &str) -> StatusResult<Option<i64>> {
     let value = match body.get(field) {

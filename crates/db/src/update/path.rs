@@ -5,9 +5,11 @@ use std::cmp::Ordering;
 
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 
-/// Splits an update path (`a.b.0`) into components, rejecting what mongod's `isUpdatable` rejects and
-/// the positional forms this engine does not resolve.
-pub(crate) fn parse_update_path(path: &str) -> StatusResult<Vec<String>> {
+/// Splits an update path (`a.b.0`) into components, rejecting what mongod's `isUpdatable` rejects.
+/// `$[]` and `$[<identifier>]` are kept as components; an identifier must be one of `identifiers`
+/// (the command's `arrayFilters`). The positional `$` is refused: the pure update layer does not
+/// get the matched array index, and mongod answers this way when no match was recorded.
+pub(crate) fn parse_update_path(path: &str, identifiers: &[String]) -> StatusResult<Vec<String>> {
     if path.is_empty() {
         return Err(Status::new(
             ErrorCode::EmptyFieldName,
@@ -23,8 +25,6 @@ pub(crate) fn parse_update_path(path: &str) -> StatusResult<Vec<String>> {
     }
     for (i, part) in parts.iter().enumerate() {
         if part == "$" {
-            // The positional operator needs the matched array index from the query, which the
-            // pure update layer does not get; mongod answers this way when no match was recorded.
             if i == 0 {
                 return Err(Status::new(
                     ErrorCode::BadValue,
@@ -38,19 +38,35 @@ pub(crate) fn parse_update_path(path: &str) -> StatusResult<Vec<String>> {
                 "The positional operator did not find the match needed from the query.",
             ));
         }
-        if part.starts_with("$[") && part.ends_with(']') {
-            let identifier = &part[2..part.len() - 1];
-            return Err(Status::new(
-                ErrorCode::BadValue,
-                if identifier.is_empty() {
-                    format!("The all-positional operator '$[]' in path '{path}' is not supported")
-                } else {
-                    format!("No array filter found for identifier '{identifier}' in path '{path}'")
-                },
-            ));
+        if let Some(identifier) = array_filter_identifier(part) {
+            if i == 0 {
+                return Err(Status::new(
+                    ErrorCode::BadValue,
+                    format!(
+                        "Cannot have array filter identifier (i.e. '$[<id>]') element in the first position in path '{path}'"
+                    ),
+                ));
+            }
+            if !identifier.is_empty() && !identifiers.iter().any(|known| known == identifier) {
+                return Err(Status::new(
+                    ErrorCode::BadValue,
+                    format!("No array filter found for identifier '{identifier}' in path '{path}'"),
+                ));
+            }
         }
     }
     Ok(parts)
+}
+
+/// For `$[]` the empty identifier, for `$[x]` `x`; `None` for any other component.
+pub(crate) fn array_filter_identifier(part: &str) -> Option<&str> {
+    part.strip_prefix("$[").and_then(|rest| rest.strip_suffix(']'))
+}
+
+/// Whether a path has a `$`, `$[]` or `$[<identifier>]` component.
+pub(crate) fn is_dynamic(path: &[String]) -> bool {
+    path.iter()
+        .any(|part| part == "$" || array_filter_identifier(part).is_some())
 }
 
 /// A component as an array index (mongod accepts any run of decimal digits).

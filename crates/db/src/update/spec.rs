@@ -4,10 +4,11 @@
 use bson::{Bson, Document};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 
+use super::array_filters::ArrayFilters;
 use super::equality::documents_binary_equal;
-use super::format::{element_string, id_string, type_name};
+use super::format::{document_string, element_string, id_string, type_name};
 use super::leaf::{Leaf, LeafEnv};
-use super::path::{is_prefix, parse_update_path};
+use super::path::{array_filter_identifier, is_dynamic, is_prefix, parse_update_path};
 use super::rename::take_source;
 use super::tree::{Tree, Walk};
 use super::validate::{check_top_level_names, validate_for_storage};
@@ -44,6 +45,7 @@ pub struct ApplyContext {
 #[derive(Debug, Clone)]
 pub struct UpdateSpec {
     kind: Kind,
+    array_filters: ArrayFilters,
 }
 
 #[derive(Debug, Clone)]
@@ -60,15 +62,30 @@ impl UpdateSpec {
     /// Parses an update document as mongod does: a first field starting with `$` makes it an
     /// operator update, anything else a replacement.
     pub fn parse(update: &Document) -> StatusResult<UpdateSpec> {
+        UpdateSpec::parse_with_array_filters(update, &[])
+    }
+
+    /// Parses an update with the command's `arrayFilters`, one per `$[<identifier>]` the paths use.
+    pub fn parse_with_array_filters(
+        update: &Document,
+        array_filters: &[Document],
+    ) -> StatusResult<UpdateSpec> {
+        let filters = ArrayFilters::parse(array_filters)?;
+        let identifiers = filters.identifiers();
         let is_operators = update.keys().next().is_some_and(|k| k.starts_with('$'));
         if !is_operators {
             check_top_level_names(update, "")?;
+            if let Some(unused) = identifiers.first() {
+                return Err(unused_filter(unused, update));
+            }
             return Ok(UpdateSpec {
                 kind: Kind::Replacement(update.clone()),
+                array_filters: filters,
             });
         }
         let mut tree = Tree::default();
         let mut rename_sources = Vec::new();
+        let mut used: Vec<String> = Vec::new();
         for (op, fields) in update {
             if !OPERATORS.contains(&op.as_str()) {
                 return Err(Status::new(
@@ -94,13 +111,22 @@ impl UpdateSpec {
                     parse_rename(&mut tree, &mut rename_sources, field, value)?;
                     continue;
                 }
-                let path = parse_update_path(field)?;
+                let path = parse_update_path(field, &identifiers)?;
+                used.extend(
+                    path.iter()
+                        .filter_map(|part| array_filter_identifier(part))
+                        .map(str::to_owned),
+                );
                 let leaf = Leaf::parse(op, field, value)?;
                 tree.insert(&path, leaf)?;
             }
         }
+        if let Some(unused) = identifiers.iter().find(|id| !used.contains(id)) {
+            return Err(unused_filter(unused, update));
+        }
         Ok(UpdateSpec {
             kind: Kind::Operators { tree, rename_sources },
+            array_filters: filters,
         })
     }
 
@@ -113,7 +139,9 @@ impl UpdateSpec {
     pub fn apply(&self, doc: &mut Document, ctx: ApplyContext) -> StatusResult<bool> {
         let updated = match &self.kind {
             Kind::Replacement(replacement) => replace(doc, replacement)?,
-            Kind::Operators { tree, rename_sources } => apply_operators(doc, tree, rename_sources, &ctx)?,
+            Kind::Operators { tree, rename_sources } => {
+                apply_operators(doc, tree, rename_sources, &self.array_filters, &ctx)?
+            }
         };
         match updated {
             Some(new_doc) => {
@@ -126,6 +154,17 @@ impl UpdateSpec {
     }
 }
 
+/// mongod's error for an `arrayFilters` entry no path uses.
+fn unused_filter(identifier: &str, update: &Document) -> Status {
+    Status::new(
+        ErrorCode::FailedToParse,
+        format!(
+            "The array filter for identifier '{identifier}' was not used in the update {}",
+            document_string(update)
+        ),
+    )
+}
+
 /// `{$rename: {from: "to"}}`: a placeholder at the source, then the target, as mongod's parser does.
 fn parse_rename(
     tree: &mut Tree,
@@ -133,7 +172,14 @@ fn parse_rename(
     field: &str,
     value: &Bson,
 ) -> StatusResult<()> {
-    let from = parse_update_path(field)?;
+    let dynamic = |p: &str| is_dynamic(&p.split('.').map(str::to_owned).collect::<Vec<_>>());
+    if dynamic(field) {
+        return Err(Status::new(
+            ErrorCode::BadValue,
+            format!("The source field for $rename may not be dynamic: {field}"),
+        ));
+    }
+    let from = parse_update_path(field, &[])?;
     tree.insert(&from, Leaf::RenameSource)?;
     let Bson::String(target) = value else {
         return Err(Status::new(
@@ -144,7 +190,13 @@ fn parse_rename(
             ),
         ));
     };
-    let to = parse_update_path(target)?;
+    if dynamic(target) {
+        return Err(Status::new(
+            ErrorCode::BadValue,
+            format!("The destination field for $rename may not be dynamic: {target}"),
+        ));
+    }
+    let to = parse_update_path(target, &[])?;
     if from == to {
         return Err(Status::new(
             ErrorCode::BadValue,
@@ -206,6 +258,7 @@ fn apply_operators(
     doc: &Document,
     tree: &Tree,
     rename_sources: &[Vec<String>],
+    array_filters: &ArrayFilters,
     ctx: &ApplyContext,
 ) -> StatusResult<Option<Document>> {
     let id = id_string(doc);
@@ -227,6 +280,7 @@ fn apply_operators(
             renamed: &renamed,
         },
         has_id,
+        array_filters,
     );
     for from in &source_removed {
         walk.record_change(from)?;

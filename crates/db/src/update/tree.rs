@@ -5,9 +5,10 @@
 use bson::{Bson, Document};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 
+use super::array_filters::ArrayFilters;
 use super::format::element_string;
 use super::leaf::{Leaf, LeafEnv, Missing, Outcome};
-use super::path::{array_index, compare_components};
+use super::path::{array_filter_identifier, array_index, compare_components};
 
 /// mongod's limit on the nulls `$set` may add to reach an array index.
 const MAX_PADDING: usize = 1_500_000;
@@ -87,16 +88,18 @@ pub(crate) struct Walk<'a> {
     /// Whether anything changed.
     pub(crate) changed: bool,
     blocked: Option<Blocked>,
+    array_filters: &'a ArrayFilters,
 }
 
 impl<'a> Walk<'a> {
     /// A walk with nothing changed yet.
-    pub(crate) fn new(leaf_env: LeafEnv<'a>, has_id: bool) -> Walk<'a> {
+    pub(crate) fn new(leaf_env: LeafEnv<'a>, has_id: bool, array_filters: &'a ArrayFilters) -> Walk<'a> {
         Walk {
             leaf_env,
             has_id,
             changed: false,
             blocked: None,
+            array_filters,
         }
     }
 
@@ -131,8 +134,48 @@ impl<'a> Walk<'a> {
             nearest_array
         };
         for (name, node) in &tree.children {
+            if let Some(identifier) = array_filter_identifier(name) {
+                self.apply_each(identifier, node, container, path, &own_name, here_array)?;
+                continue;
+            }
             path.push(name.clone());
             let result = self.apply_child(name, node, container, path, &own_name, here_array);
+            path.pop();
+            result?;
+        }
+        Ok(())
+    }
+
+    /// `$[]` / `$[<identifier>]`: applies `node` to every element of the array `container` (that
+    /// passes the identifier's filter), as if each index had been named.
+    fn apply_each(
+        &mut self,
+        identifier: &str,
+        node: &Node,
+        container: &mut Bson,
+        path: &mut Vec<String>,
+        own_name: &str,
+        nearest_array: Option<&str>,
+    ) -> StatusResult<()> {
+        let Bson::Array(items) = &*container else {
+            return Err(Status::new(
+                ErrorCode::BadValue,
+                format!(
+                    "The path '{}' must exist in the document in order to apply array updates.",
+                    path.join(".")
+                ),
+            ));
+        };
+        let selected: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, element)| self.array_filters.matches(identifier, element))
+            .map(|(i, _)| i)
+            .collect();
+        for index in selected {
+            let name = index.to_string();
+            path.push(name.clone());
+            let result = self.apply_child(&name, node, container, path, own_name, nearest_array);
             path.pop();
             result?;
         }
