@@ -29,12 +29,22 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run in front of upstream MongoDB servers (not implemented yet).
-    Proxy {
-        /// The proxy's arguments.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    /// Run in front of an upstream MongoDB server, forwarding every command to it.
+    Proxy(ProxyArgs),
+}
+
+/// `docwire proxy`'s flags.
+#[derive(Clone, Debug, Args)]
+pub struct ProxyArgs {
+    /// The upstream server, as host:port.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub upstream: String,
+    /// The port the proxy listens on (0 picks a free one).
+    #[arg(long, default_value_t = 27018)]
+    pub port: u16,
+    /// Don't listen on a Unix domain socket.
+    #[arg(long = "nounixsocket")]
+    pub no_unix_socket: bool,
 }
 
 /// `--serviceExecutor`.

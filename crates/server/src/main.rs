@@ -4,16 +4,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use docwire_server::cli::{Cli, Command};
+use docwire_server::cli::{Cli, Command, LogFormat, ProxyArgs};
 use docwire_server::{Settings, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Proxy { .. }) = cli.command {
-        eprintln!("docwire proxy: not implemented yet (see the proxy issue)");
-        return ExitCode::from(2);
-    }
-    match run(cli) {
+    let result = match cli.command {
+        Some(Command::Proxy(args)) => run_proxy(args),
+        None => run(cli),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One readable line with its causes, not a Debug dump with a backtrace.
@@ -31,4 +31,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .thread_name("docwire")
         .build()?;
     runtime.block_on(docwire_server::run(settings))
+}
+
+fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
+    logging::init(LogFormat::default(), false, 0)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("docwire-proxy")
+        .build()?;
+    runtime.block_on(docwire_server::run_proxy(args))
 }

@@ -14,9 +14,11 @@ use docwire_pool::{EgressTagCloserManager, register_pool_commands};
 use docwire_service::ServiceContext;
 use docwire_transport::commands::{AdminDeps, CmdLineOpts, TopologyState, register_admin_commands};
 use docwire_transport::{
-    CommandEntryPoint, CommandRegistry, SessionManager, TransitionObserver, TransportHandle, TransportLayer,
+    CommandEntryPoint, CommandRegistry, SessionManager, TransitionObserver, TransportConfig, TransportHandle,
+    TransportLayer,
 };
 
+use crate::cli::ProxyArgs;
 use crate::config::Settings;
 
 /// How long shutdown waits for sessions to finish.
@@ -166,6 +168,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tracing::warn!(grace = ?SHUTDOWN_GRACE, "some sessions did not end within the grace period");
     }
     tracing::info!("Shutdown complete");
+    Ok(())
+}
+
+/// Runs `docwire proxy` until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
+    let transport = TransportConfig {
+        port: args.port,
+        no_unix_socket: args.no_unix_socket,
+        ..TransportConfig::default()
+    };
+    let proxy = docwire_proxy::start_proxy(&args.upstream, transport)
+        .await
+        .context("cannot start the proxy")?;
+    let signal = shutdown_signal().await?;
+    tracing::info!(signal, "Received a signal, shutting down");
+    if !proxy.shutdown(SHUTDOWN_GRACE).await {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "some sessions did not end within the grace period");
+    }
     Ok(())
 }
 

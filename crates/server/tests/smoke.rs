@@ -1,5 +1,5 @@
 //! The `docwire` binary end to end: it starts, answers a ping over TCP, and exits 0 on SIGTERM while an
-//! awaitable hello is in flight; `docwire proxy` is recognised but not implemented.
+//! awaitable hello is in flight; `docwire proxy` insists on an upstream.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -109,11 +109,11 @@ fn serves_ping_and_shuts_down_on_sigterm() {
 }
 
 #[test]
-fn proxy_is_not_implemented_yet() {
+fn proxy_requires_an_upstream() {
     let output = Command::new(env!("CARGO_BIN_EXE_docwire"))
         .arg("proxy")
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not implemented yet (see the proxy issue)"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--upstream"));
 }
