@@ -9,7 +9,7 @@ use std::ops::Bound;
 
 use bson::{Bson, Document, doc, rawdoc};
 use docwire_db::query::compare::compare_bson;
-use docwire_db::storage::{Direction, MemoryEngine, ReadTxn, RedbEngine, StorageEngine, WriteTxn, ensure_id};
+use docwire_db::storage::{Direction, MemoryEngine, RedbEngine, StorageEngine, WriteTxn, ensure_id};
 use docwire_rpc::ErrorCode;
 use storage_common::*;
 
