@@ -7,7 +7,10 @@
 //! itself, and serves clients with the transport layer ([`start_proxy`]).
 
 mod entry_point;
+pub mod request_log;
 mod running;
+pub mod shadow;
+pub mod stats;
 
 pub use entry_point::{HANDSHAKE_COMMANDS, ProxyEntryPoint};
 pub use running::{RunningProxy, start_proxy};
