@@ -40,3 +40,38 @@ fn flag_bytes(message: &Message) -> [u8; 4] {
     let d = message.data();
     [d[0], d[1], d[2], d[3]]
 }
+
+/// Removes an OP_MSG's checksum (clearing checksumPresent) so the message can be sent again with new ids
+/// (the checksum covers the header). Other messages, and ones without a checksum, are left as they are.
+pub fn strip_checksum(message: &mut Message) {
+    if message.op_code() != OpCode::Msg || message.len() < HEADER_LEN + 4 + CHECKSUM_LEN {
+        return;
+    }
+    let flags = OpMsgFlags(u32::from_le_bytes(flag_bytes(message)));
+    if !flags.checksum_present() {
+        return;
+    }
+    let mut buf = message.make_mut();
+    let flags = flags.without(OpMsgFlags::CHECKSUM_PRESENT);
+    buf[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&flags.0.to_le_bytes());
+    buf.truncate(buf.len() - CHECKSUM_LEN);
+    patch_length(&mut buf);
+    message.replace(buf);
+}
+
+/// Replaces an OP_MSG's flag bits (other than checksumPresent, which only [`append_checksum`] and
+/// [`strip_checksum`] change); other opcodes are left as they are.
+pub fn set_op_msg_flags(message: &mut Message, flags: OpMsgFlags) {
+    if message.op_code() != OpCode::Msg || message.len() < HEADER_LEN + 4 {
+        return;
+    }
+    let current = OpMsgFlags(u32::from_le_bytes(flag_bytes(message)));
+    let keep = current.0 & OpMsgFlags::CHECKSUM_PRESENT.0;
+    let wanted = (flags.0 & !OpMsgFlags::CHECKSUM_PRESENT.0) | keep;
+    if wanted == current.0 {
+        return;
+    }
+    let mut buf = message.make_mut();
+    buf[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&wanted.to_le_bytes());
+    message.replace(buf);
+}

@@ -23,7 +23,7 @@ mod reader;
 mod reply_builder;
 mod status;
 
-pub use checksum::{CHECKSUM_LEN, append_checksum, crc32c_of};
+pub use checksum::{CHECKSUM_LEN, append_checksum, crc32c_of, set_op_msg_flags, strip_checksum};
 pub use codec::{CodecError, MessageCodec};
 pub use compression::{Compressor, compress_message, decompress_message, negotiate};
 pub use decode_all::decode_all;

@@ -134,3 +134,34 @@ fn checksum_is_appended_after_ids_and_verifies() {
     append_crc(&mut msg);
     assert_eq!(msg.len(), before);
 }
+
+#[test]
+fn a_stripped_checksum_leaves_the_plain_message_to_send_again() {
+    let mut plain = OpMsgBuilder::new(OpMsgFlags::EXHAUST_ALLOWED)
+        .finish_with_body(&doc! {"getMore": 5_i64, "collection": "c", "$db": "d"})
+        .unwrap();
+    plain.set_ids(42, 0);
+    let mut msg = plain.clone();
+    append_crc(&mut msg);
+    docwire_rpc::strip_checksum(&mut msg);
+    assert_eq!(msg.as_bytes(), plain.as_bytes());
+    // With the checksum gone the ids can change and the message still parses.
+    msg.set_ids(43, 0);
+    let parsed = OpMsg::parse(&msg).unwrap();
+    assert_eq!(parsed.flags(), OpMsgFlags::EXHAUST_ALLOWED);
+    // Stripping a message without a checksum changes nothing.
+    docwire_rpc::strip_checksum(&mut msg);
+    assert_eq!(msg.len(), plain.len());
+}
+
+#[test]
+fn op_msg_flags_can_be_replaced_but_never_the_checksum_bit() {
+    let mut msg = OpMsgBuilder::new(OpMsgFlags::EXHAUST_ALLOWED)
+        .finish_with_body(&doc! {"find": "c", "$db": "d"})
+        .unwrap();
+    docwire_rpc::set_op_msg_flags(&mut msg, OpMsgFlags::NONE);
+    assert_eq!(OpMsg::parse(&msg).unwrap().flags(), OpMsgFlags::NONE);
+    docwire_rpc::set_op_msg_flags(&mut msg, OpMsgFlags::MORE_TO_COME.with(OpMsgFlags::CHECKSUM_PRESENT));
+    // checksumPresent without a checksum would be a lie: only the other bits change.
+    assert_eq!(OpMsg::parse(&msg).unwrap().flags(), OpMsgFlags::MORE_TO_COME);
+}

@@ -251,6 +251,45 @@ impl AsyncDbClient {
         Ok(doc! {"ok": 1})
     }
 
+    /// Sends a message built elsewhere (a proxied OP_MSG, without a checksum) under a fresh request id,
+    /// compressed and checksummed as this connection negotiated; returns the id its reply answers. The
+    /// connection counts as mid-reply until [`receive_message`](Self::receive_message) reads a final reply.
+    pub async fn send_message(&mut self, mut message: Message) -> StatusResult<i32> {
+        let id = next_message_id();
+        message.set_ids(id, 0);
+        if self.checksums {
+            append_checksum(&mut message);
+        }
+        if let Some(c) = self.compressor {
+            message = compress_message(&message, c)?;
+        }
+        self.poisoned = true;
+        self.session.sink_message(&message).await?;
+        Ok(id)
+    }
+
+    /// Reads the (decompressed) reply to request `response_to`. A reply with moreToCome leaves the
+    /// connection mid-stream (read on with the reply's own request id); the final one makes it reusable.
+    pub async fn receive_message(&mut self, response_to: i32) -> StatusResult<Message> {
+        self.poisoned = true;
+        let reply = self.receive(response_to).await?;
+        // The flag word is all that is needed: no need to walk the sections.
+        let streaming = reply.op_code() == OpCode::Msg
+            && reply
+                .data()
+                .first_chunk::<4>()
+                .is_some_and(|flags| OpMsgFlags(u32::from_le_bytes(*flags)).more_to_come());
+        self.poisoned = streaming;
+        Ok(reply)
+    }
+
+    /// Sends a message that expects no reply (moreToCome set by the caller): the connection stays usable.
+    pub async fn send_message_no_reply(&mut self, message: Message) -> StatusResult<()> {
+        self.send_message(message).await?;
+        self.poisoned = false;
+        Ok(())
+    }
+
     /// Sends an exhaust command (exhaustAllowed); read the replies with [`ExhaustStream::next`].
     pub async fn run_exhaust_command(
         &mut self,
