@@ -344,11 +344,9 @@ fn emit_slow(r: &RequestRecord) {
     );
 }
 
-/// The JSON line for one record (no trailing newline).
+/// The JSON line for one record (no trailing newline), `"t"` first as in mongod's log.
 fn json_line(t: bson::DateTime, r: &RequestRecord, slow: bool) -> String {
-    let t = t.try_to_rfc3339_string().unwrap_or_default();
-    let mut line = serde_json::json!({
-        "t": t,
+    let mut fields = serde_json::json!({
         "msg": if slow { "Slow query" } else { "Request" },
         "client_id": r.client_id,
         "command": r.command,
@@ -361,10 +359,13 @@ fn json_line(t: bson::DateTime, r: &RequestRecord, slow: bool) -> String {
         "code": r.code,
         "retried": r.retried,
     });
-    if let (Some(name), Some(map)) = (&r.code_name, line.as_object_mut()) {
+    if let (Some(name), Some(map)) = (&r.code_name, fields.as_object_mut()) {
         map.insert("codeName".to_owned(), serde_json::Value::from(name.as_str()));
     }
-    line.to_string()
+    // serde_json orders an object's keys, so "t" is written ahead of them by hand.
+    let t = serde_json::Value::from(t.try_to_rfc3339_string().unwrap_or_default());
+    let fields = fields.to_string();
+    format!("{{\"t\":{t},{}", fields.strip_prefix('{').unwrap_or(&fields))
 }
 
 /// The writer thread's state: the open file, its size, and the rotation settings.

@@ -66,12 +66,23 @@ impl fmt::Display for ReplyDifference {
 /// field order, then fields only the shadow has; at most [`MAX_DIFFERENCES`].
 pub fn compare_replies(primary: &Document, shadow: &Document) -> Vec<ReplyDifference> {
     let mut diff = Differ { found: Vec::new() };
-    diff.documents("", primary, shadow, true);
+    diff.documents("", primary, shadow, Level::Top);
     diff.found
 }
 
 struct Differ {
     found: Vec<ReplyDifference>,
+}
+
+/// Where a document sits in the reply, which decides the fields it skips.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The reply itself: [`IGNORED_FIELDS`] are skipped and `cursor` is special.
+    Top,
+    /// The top-level `cursor`, whose `id` is compared apart.
+    Cursor,
+    /// Anything deeper: every field is compared.
+    Nested,
 }
 
 impl Differ {
@@ -89,18 +100,23 @@ impl Differ {
         }
     }
 
-    fn documents(&mut self, prefix: &str, primary: &Document, shadow: &Document, top_level: bool) {
-        let ignored = |key: &str| top_level && IGNORED_FIELDS.contains(&key);
+    /// Compares two documents field by field; `level` says which fields are skipped or special.
+    fn documents(&mut self, prefix: &str, primary: &Document, shadow: &Document, level: Level) {
+        let skipped = |key: &str| match level {
+            Level::Top => IGNORED_FIELDS.contains(&key),
+            Level::Cursor => key == "id",
+            Level::Nested => false,
+        };
         for (key, p) in primary {
             if self.full() {
                 return;
             }
-            if ignored(key) {
+            if skipped(key) {
                 continue;
             }
             let path = join(prefix, key);
             match shadow.get(key) {
-                Some(s) if top_level && key == "cursor" => self.cursor(&path, p, s),
+                Some(s) if level == Level::Top && key == "cursor" => self.cursor(&path, p, s),
                 Some(s) => self.values(path, p, s),
                 None => self.push(path, Some(p), None),
             }
@@ -109,7 +125,7 @@ impl Differ {
             if self.full() {
                 return;
             }
-            if !ignored(key) && !primary.contains_key(key) {
+            if !skipped(key) && !primary.contains_key(key) {
                 self.push(join(prefix, key), None, Some(s));
             }
         }
@@ -120,21 +136,20 @@ impl Differ {
         let (Bson::Document(p), Bson::Document(s)) = (primary, shadow) else {
             return self.values(path.to_owned(), primary, shadow);
         };
-        let (mut p, mut s) = (p.clone(), s.clone());
-        match (p.remove("id"), s.remove("id")) {
-            (Some(pid), Some(sid)) => match (number(&pid), number(&sid)) {
+        match (p.get("id"), s.get("id")) {
+            (Some(pid), Some(sid)) => match (number(pid), number(sid)) {
                 (Some(a), Some(b)) if a.is_zero() == b.is_zero() => {}
-                _ => self.push(join(path, "id"), Some(&pid), Some(&sid)),
+                _ => self.push(join(path, "id"), Some(pid), Some(sid)),
             },
             (None, None) => {}
-            (pid, sid) => self.push(join(path, "id"), pid.as_ref(), sid.as_ref()),
+            (pid, sid) => self.push(join(path, "id"), pid, sid),
         }
-        self.documents(path, &p, &s, false);
+        self.documents(path, p, s, Level::Cursor);
     }
 
     fn values(&mut self, path: String, primary: &Bson, shadow: &Bson) {
         match (primary, shadow) {
-            (Bson::Document(p), Bson::Document(s)) => self.documents(&path, p, s, false),
+            (Bson::Document(p), Bson::Document(s)) => self.documents(&path, p, s, Level::Nested),
             (Bson::Array(p), Bson::Array(s)) => {
                 if p.len() != s.len() {
                     let len = |a: &Vec<Bson>| Bson::Int64(i64::try_from(a.len()).unwrap_or(i64::MAX));

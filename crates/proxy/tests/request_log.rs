@@ -127,6 +127,11 @@ fn every_request_is_logged_at_sample_rate_one_with_its_fields() {
 
     let lines = lines(&path);
     assert_eq!(client_ids(&lines), (0..=100).collect::<Vec<_>>());
+    let raw = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        raw.starts_with("{\"t\":\""),
+        "the timestamp leads each line: {raw}"
+    );
     let line = &lines[0];
     assert!(
         bson::DateTime::parse_rfc3339_str(line["t"].as_str().unwrap()).is_ok(),
