@@ -1,22 +1,85 @@
-//! `start_proxy`: composes a ServiceContext, the egress pool, the handshake commands and a transport
-//! layer serving a [`ProxyEntryPoint`] in front of one upstream.
+//! `start_proxy`: composes a ServiceContext (session manager, egress tag closers, the client-session
+//! decoration), the upstream pool, a replica-set monitor over its own executor, the local commands and a
+//! transport layer serving a [`ProxyEntryPoint`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use docwire_pool::{ClientConnectionFactory, ConnectionPool, Options};
+use docwire_executor::network::real::{RealNetwork, RealNetworkOptions};
+use docwire_executor::sdam::{MonitorOptions, ReplicaSetMonitor};
+use docwire_executor::{ExecutorOptions, TaskExecutor};
+use docwire_pool::{ClientConnectionFactory, ConnectionPool, EgressTagCloserManager, register_pool_commands};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
-use docwire_service::ServiceContext;
+use docwire_service::{Clock, ServiceContext};
 use docwire_transport::client::ClientOptions;
 use docwire_transport::commands::{AdminDeps, register_admin_commands};
 use docwire_transport::{
-    CommandEntryPoint, CommandRegistry, DEFAULT_MAX_CONNS, SessionManager, TransportConfig, TransportHandle,
-    TransportLayer,
+    CommandEntryPoint, CommandRegistry, DEFAULT_MAX_CONNS, SessionManager, TransitionObserver, TransportConfig,
+    TransportHandle, TransportLayer,
 };
 
-use crate::entry_point::ProxyEntryPoint;
+use crate::client_session::ClientSession;
+use crate::commands::{ProxyReport, register_proxy_commands};
+use crate::entry_point::{ProxyEntryPoint, ProxyParts};
+use crate::handshake::{UpstreamLimits, register_proxy_hello};
+use crate::pins::{PinOptions, Pins};
+use crate::request_log::{RequestLog, RequestLogConfig};
+use crate::router::{ProxyMode, Router};
+use crate::stats::ProxyStats;
+use crate::upstream::UpstreamSpec;
+
+/// Everything a proxy is started with.
+#[derive(Clone)]
+pub struct ProxyConfig {
+    /// The deployment in front of which the proxy runs.
+    pub upstream: UpstreamSpec,
+    /// How reads are routed.
+    pub mode: ProxyMode,
+    /// The shadow upstream (`host:port`), for shadow mode.
+    pub shadow: Option<String>,
+    /// Where and how it listens.
+    pub transport: TransportConfig,
+    /// The most client connections (mongod's maxConns rule applies on top).
+    pub max_conns: usize,
+    /// The upstream pool (per host): min and max connections and the rest of mongod's pool options.
+    pub pool: docwire_pool::Options,
+    /// How long a request waits for an upstream connection.
+    pub checkout_timeout: Duration,
+    /// Cursor and transaction pin limits.
+    pub pins: PinOptions,
+    /// The request log.
+    pub request_log: RequestLogConfig,
+    /// The replica-set monitor's timings.
+    pub monitor: MonitorOptions,
+    /// Told of every state-machine transition (tests).
+    pub observer: Option<TransitionObserver>,
+}
+
+impl ProxyConfig {
+    /// Defaults in front of `upstream`: normal mode, mongod's pool options, no request log file.
+    pub fn new(upstream: UpstreamSpec) -> ProxyConfig {
+        ProxyConfig {
+            upstream,
+            mode: ProxyMode::Normal,
+            shadow: None,
+            transport: TransportConfig::default(),
+            max_conns: DEFAULT_MAX_CONNS,
+            pool: docwire_pool::Options::default(),
+            checkout_timeout: Duration::from_secs(10),
+            pins: PinOptions::default(),
+            request_log: RequestLogConfig::default(),
+            // mongos waits up to 20 s for a host (defaultFindReplicaSetHostTimeoutMS); a proxy whose
+            // clients wait on it answers sooner.
+            monitor: MonitorOptions {
+                selection_timeout: Duration::from_secs(10),
+                ..MonitorOptions::default()
+            },
+            observer: None,
+        }
+    }
+}
 
 /// A started proxy: its addresses and the handles to stop it.
 pub struct RunningProxy {
@@ -26,6 +89,11 @@ pub struct RunningProxy {
     pub unix_socket: Option<PathBuf>,
     /// The proxy's ServiceContext.
     pub service: ServiceContext,
+    /// The upstream pool.
+    pub pool: Arc<ConnectionPool<docwire_pool::ClientConnection>>,
+    /// The request log (flush it to read the file).
+    pub log: RequestLog,
+    executor: TaskExecutor,
     handle: TransportHandle,
     serving: tokio::task::JoinHandle<()>,
 }
@@ -37,47 +105,132 @@ impl RunningProxy {
         format!("mongodb://{addr}/?directConnection=true")
     }
 
+    /// The session manager (client connections).
+    pub fn sessions(&self) -> &Arc<SessionManager> {
+        self.handle.sessions()
+    }
+
     /// Graceful shutdown; returns whether every session ended within `grace`.
     pub async fn shutdown(self, grace: Duration) -> bool {
         let drained = self.handle.shutdown(grace).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), self.serving).await;
+        self.executor.shutdown();
+        self.pool.shutdown();
+        self.log.flush();
         drained
     }
 }
 
-/// Starts a proxy (inside a tokio runtime) forwarding to `upstream` (host:port), listening as
-/// `transport` says, and returns once it listens.
-pub async fn start_proxy(upstream: &str, transport: TransportConfig) -> StatusResult<RunningProxy> {
-    let mut builder = ServiceContext::builder();
-    let sessions_key = SessionManager::declare(&mut builder, DEFAULT_MAX_CONNS);
-    let service = builder.build()?;
-    let sessions = service.decoration(sessions_key).cloned().ok_or_else(|| {
-        Status::new(
-            ErrorCode::InternalError,
-            "the session manager decoration is missing",
-        )
-    })?;
+fn internal(what: &str) -> Status {
+    Status::new(ErrorCode::InternalError, format!("{what} is missing"))
+}
 
-    let deps = AdminDeps::new(service.clone(), sessions.clone());
-    let mut registry = CommandRegistry::new();
-    register_admin_commands(&mut registry, deps.clone());
-    let registry = Arc::new(registry);
-    deps.catalog.publish(&registry);
-    let local = CommandEntryPoint::new(registry).with_op_counters(deps.op_counters.clone());
+/// Starts a proxy (inside a tokio runtime) as `config` says, and returns once it listens (the upstream
+/// need not be up yet).
+pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
+    let mut builder = ServiceContext::builder();
+    let sessions_key = SessionManager::declare(&mut builder, config.max_conns);
+    let egress_key = EgressTagCloserManager::declare(&mut builder);
+    let client_sessions = builder.decorate_client(|_| Ok(Mutex::new(ClientSession::default())));
+    let service = builder.build()?;
+    let sessions = service
+        .decoration(sessions_key)
+        .cloned()
+        .ok_or_else(|| internal("the session manager decoration"))?;
+    let egress = EgressTagCloserManager::get(&service, egress_key)
+        .ok_or_else(|| internal("the egress tag closer manager decoration"))?;
+    let clock: Arc<dyn Clock> = service.clock().clone();
 
     let factory = ClientConnectionFactory::new(ClientOptions {
         app_name: Some("docwire proxy".to_owned()),
         ..ClientOptions::default()
     });
-    let pool = ConnectionPool::new("proxy", factory, service.clock().clone(), Options::default())?;
-    let entry_point = Arc::new(ProxyEntryPoint::new(upstream, Arc::new(pool), local));
+    let pool_options = docwire_pool::Options {
+        egress_tag_closer_manager: Some(egress.clone()),
+        ..config.pool.clone()
+    };
+    let pool = Arc::new(ConnectionPool::new("proxy", factory, Arc::clone(&clock), pool_options)?);
 
+    // The monitor checks the upstream members on its own connections, as drivers' monitors do.
+    let network = RealNetwork::new(
+        RealNetworkOptions {
+            name: "ProxyMonitor".into(),
+            pool: docwire_pool::Options::default(),
+            client: ClientOptions {
+                app_name: Some("docwire proxy monitor".into()),
+                ..ClientOptions::default()
+            },
+        },
+        Arc::clone(&clock),
+    )?;
+    let executor = TaskExecutor::new(
+        Arc::new(network),
+        ExecutorOptions {
+            name: "proxy-monitor".into(),
+            workers: 1,
+        },
+    )?;
+    executor.startup()?;
+    let monitor = ReplicaSetMonitor::new(
+        executor.clone(),
+        &config.upstream.topology_settings(),
+        config.monitor.clone(),
+    );
+    monitor.start();
+    let router = Router::new(monitor, config.mode);
+
+    let log = if config.request_log.file.is_some() || config.request_log.sample_rate > 0.0 {
+        RequestLog::new(config.request_log.clone())?
+    } else {
+        RequestLog::disabled()
+    };
+    let stats = Arc::new(ProxyStats::new());
+    let pins = Arc::new(Pins::new(config.pins.clone()));
+    let limits = Arc::new(UpstreamLimits::new());
+
+    let deps = AdminDeps::new(service.clone(), sessions.clone());
+    let op_counters = deps.op_counters.clone();
+    let mut registry = CommandRegistry::new();
+    register_admin_commands(&mut registry, deps.clone());
+    register_pool_commands(&mut registry, &egress);
+    register_proxy_hello(&mut registry, &limits);
+    let report = ProxyReport {
+        stats: Arc::clone(&stats),
+        pins: Arc::clone(&pins),
+        router: router.clone(),
+        pool: Arc::clone(&pool),
+        log: log.clone(),
+    };
+    register_proxy_commands(&mut registry, &report);
+    let registry = Arc::new(registry);
+    deps.catalog.publish(&registry);
+    let local = CommandEntryPoint::new(registry).with_op_counters(op_counters.clone());
+
+    let entry_point = Arc::new(ProxyEntryPoint::new(ProxyParts {
+        pool: Arc::clone(&pool),
+        router,
+        pins,
+        local,
+        limits,
+        stats,
+        log: log.clone(),
+        shadow: config.shadow.clone(),
+        clock,
+        client_sessions,
+        op_counters,
+        checkout_timeout: config.checkout_timeout,
+    }));
+
+    let mut transport = config.transport.clone();
+    transport.state_machine.observer = config.observer.clone();
     let layer = TransportLayer::bind(transport, service.clone(), sessions, entry_point).await?;
     let addrs = layer.local_addrs();
     let unix_socket = layer.unix_socket_path().map(Path::to_path_buf);
     let handle = layer.handle();
     tracing::info!(
-        upstream,
+        upstream = ?config.upstream.hosts,
+        replica_set = ?config.upstream.replica_set,
+        mode = config.mode.name(),
         port = addrs.first().map(SocketAddr::port),
         "Proxy waiting for connections"
     );
@@ -86,6 +239,9 @@ pub async fn start_proxy(upstream: &str, transport: TransportConfig) -> StatusRe
         addrs,
         unix_socket,
         service,
+        pool,
+        log,
+        executor,
         handle,
         serving,
     })

@@ -36,15 +36,45 @@ pub enum Command {
 /// `docwire proxy`'s flags.
 #[derive(Clone, Debug, Args)]
 pub struct ProxyArgs {
-    /// The upstream server, as host:port.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// The upstream: host:port, or a URI such as mongodb://h1,h2,h3/?replicaSet=rs0.
+    #[arg(long, value_name = "URI")]
     pub upstream: String,
     /// The port the proxy listens on (0 picks a free one).
     #[arg(long, default_value_t = 27018)]
     pub port: u16,
+    /// Comma-separated addresses to listen on.
+    #[arg(long = "bind_ip", default_value = "127.0.0.1")]
+    pub bind_ip: String,
     /// Don't listen on a Unix domain socket.
     #[arg(long = "nounixsocket")]
     pub no_unix_socket: bool,
+    /// How reads are routed: normal (by read preference), primary (everything to the primary) or shadow.
+    #[arg(long, default_value = "normal")]
+    pub mode: String,
+    /// The shadow upstream (host:port) whose read replies are compared in shadow mode.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub shadow: Option<String>,
+    /// The most client connections.
+    #[arg(long = "maxConns", default_value_t = docwire_transport::DEFAULT_MAX_CONNS)]
+    pub max_conns: usize,
+    /// The most upstream connections per host.
+    #[arg(long = "maxPoolSize", default_value_t = 100)]
+    pub max_pool_size: usize,
+    /// Upstream connections kept open per host.
+    #[arg(long = "minPoolSize", default_value_t = 1)]
+    pub min_pool_size: usize,
+    /// Requests slower than this (ms) are always logged.
+    #[arg(long, default_value_t = 100)]
+    pub slowms: u64,
+    /// The share of requests logged (0.0 to 1.0; slow ones always are).
+    #[arg(long = "logSampleRate", default_value_t = 0.0)]
+    pub log_sample_rate: f64,
+    /// Also write the request log to this JSON-lines file (rotated).
+    #[arg(long = "requestLog", value_name = "PATH")]
+    pub request_log: Option<std::path::PathBuf>,
+    /// Rotate the request log file at this size (MiB).
+    #[arg(long = "requestLogSizeMB", default_value_t = 64)]
+    pub request_log_size_mb: u64,
 }
 
 /// `--serviceExecutor`.

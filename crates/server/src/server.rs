@@ -171,14 +171,35 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `docwire proxy` until SIGINT or SIGTERM, then shuts down gracefully.
-pub async fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
-    let transport = TransportConfig {
+/// The proxy's configuration from its flags.
+pub fn proxy_config(args: &ProxyArgs) -> anyhow::Result<docwire_proxy::ProxyConfig> {
+    let upstream = docwire_proxy::UpstreamSpec::parse(&args.upstream).map_err(|s| anyhow::anyhow!("{s}"))?;
+    let mut config = docwire_proxy::ProxyConfig::new(upstream);
+    config.mode = docwire_proxy::ProxyMode::parse(&args.mode).map_err(|s| anyhow::anyhow!("{s}"))?;
+    if config.mode == docwire_proxy::ProxyMode::Shadow && args.shadow.is_none() {
+        anyhow::bail!("--mode shadow needs --shadow HOST:PORT");
+    }
+    config.shadow = args.shadow.clone();
+    config.transport = TransportConfig {
+        bind_ips: args.bind_ip.split(',').map(|ip| ip.trim().to_owned()).collect(),
         port: args.port,
         no_unix_socket: args.no_unix_socket,
         ..TransportConfig::default()
     };
-    let proxy = docwire_proxy::start_proxy(&args.upstream, transport)
+    config.max_conns = args.max_conns;
+    config.pool.max_connections = args.max_pool_size.max(1);
+    config.pool.min_connections = args.min_pool_size.min(config.pool.max_connections);
+    config.request_log.slow_ms = args.slowms;
+    config.request_log.sample_rate = args.log_sample_rate.clamp(0.0, 1.0);
+    config.request_log.file = args.request_log.clone();
+    config.request_log.max_file_bytes = args.request_log_size_mb.max(1) * 1024 * 1024;
+    Ok(config)
+}
+
+/// Runs `docwire proxy` until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
+    let config = proxy_config(&args)?;
+    let proxy = docwire_proxy::start_proxy(config)
         .await
         .context("cannot start the proxy")?;
     let signal = shutdown_signal().await?;
