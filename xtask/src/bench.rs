@@ -56,6 +56,12 @@ const SUITES: &[Suite] = &[
         bench: "executor",
         group_prefix: "",
     },
+    Suite {
+        name: "proxy",
+        package: "docwire-server",
+        bench: "proxy",
+        group_prefix: "",
+    },
 ];
 
 /// Runs one suite by name, or all of them.

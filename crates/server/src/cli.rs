@@ -75,6 +75,9 @@ pub struct ProxyArgs {
     /// Rotate the request log file at this size (MiB).
     #[arg(long = "requestLogSizeMB", default_value_t = 64)]
     pub request_log_size_mb: u64,
+    /// The log's format.
+    #[arg(long = "logFormat", value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
 }
 
 /// `--serviceExecutor`.
@@ -160,4 +163,24 @@ pub struct ServerArgs {
     /// Log line format [default: plain].
     #[arg(long = "logFormat", value_enum, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+
+    /// Require authentication and check each command against the user's roles (off by default).
+    #[arg(long)]
+    pub auth: bool,
+
+    /// Whether a localhost connection may create the first user under --auth [default: true].
+    #[arg(long = "enableLocalhostAuthBypass", value_name = "BOOL")]
+    pub enable_localhost_auth_bypass: Option<bool>,
+
+    /// How long a failed authentication waits before it answers, in ms [default: 500].
+    #[arg(long = "authFailedDelayMs", value_name = "MS")]
+    pub auth_failed_delay_ms: Option<u64>,
+
+    /// Under --auth, the most unauthenticated connections open at once [default: 1000].
+    #[arg(long = "maxUnauthenticatedConns", value_name = "N")]
+    pub max_unauthenticated_conns: Option<usize>,
+
+    /// Under --auth, how long a connection may stay unauthenticated, in seconds [default: 60].
+    #[arg(long = "authenticationTimeoutSecs", value_name = "SECS")]
+    pub authentication_timeout_secs: Option<u64>,
 }

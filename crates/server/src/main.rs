@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use docwire_server::cli::{Cli, Command, LogFormat, ProxyArgs};
+use docwire_server::cli::{Cli, Command, ProxyArgs};
 use docwire_server::{Settings, logging};
 
 fn main() -> ExitCode {
@@ -34,7 +34,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
-    logging::init(LogFormat::default(), false, 0)?;
+    logging::init(args.log_format, false, 0)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("docwire-proxy")
