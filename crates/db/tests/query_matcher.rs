@@ -1,6 +1,7 @@
 //! Table-driven matcher tests: (filter, documents, expected _ids) rows written from MongoDB's
 //! documented query semantics (null vs missing, arrays, type bracketing, dotted paths into arrays),
-//! plus the parse errors mongod reports for malformed filters.
+//! plus the parse errors mongod reports for malformed filters. Every row also runs on the raw bytes
+//! (`matches_raw`, what scans use).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bson::{Bson, Document, doc};
@@ -15,6 +16,12 @@ fn check(filter: Document, docs: &[Document], expected: &[i32]) {
         .map(|d| d.get_i32("_id").unwrap())
         .collect();
     assert_eq!(got, expected, "filter {filter}");
+    // Scans match stored bytes in place: that path must agree on every row too.
+    for d in docs {
+        let raw = bson::RawDocumentBuf::try_from(d).unwrap();
+        let in_place = matcher.matches_raw(&raw).unwrap();
+        assert_eq!(in_place, matcher.matches(d), "raw path: filter {filter} on {d}");
+    }
 }
 
 fn re(pattern: &str, options: &str) -> Bson {

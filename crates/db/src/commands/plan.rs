@@ -5,7 +5,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use bson::{Bson, Document, RawDocumentBuf, doc};
+use bson::{Bson, Document, RawDocument, RawDocumentBuf, doc};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 
 use crate::cursor::{Batch, BatchLimit, CursorSource, InterruptCheck};
@@ -133,7 +133,18 @@ pub struct Matched {
     pub raw: RawDocumentBuf,
 }
 
-/// Runs `plan` and returns every document `matcher` accepts (at most `limit`), in plan order.
+/// Whether a stored document satisfies `matcher`, read in place from its bytes. A document whose
+/// bytes cannot be read where the filter looks is decoded instead: InvalidBSON if it does not decode
+/// (as when every document was decoded), else the decoded matcher's answer.
+pub fn record_matches(matcher: &Matcher, raw: &RawDocument) -> StatusResult<bool> {
+    match matcher.matches_raw(raw) {
+        Ok(matched) => Ok(matched),
+        Err(_) => Ok(matcher.matches(&decode(raw)?)),
+    }
+}
+
+/// Runs `plan` and returns every document `matcher` accepts (at most `limit`), in plan order,
+/// decoded for the caller (sorts, updates, pipelines); only matching documents are decoded.
 pub fn collect(
     read: &dyn ReadTxn,
     ns: &str,
@@ -142,6 +153,27 @@ pub fn collect(
     limit: Option<usize>,
     check: InterruptCheck<'_>,
 ) -> StatusResult<Vec<Matched>> {
+    collect_raw(read, ns, plan, matcher, limit, check)?
+        .into_iter()
+        .map(|raw| {
+            Ok(Matched {
+                doc: decode(&raw)?,
+                raw,
+            })
+        })
+        .collect()
+}
+
+/// Runs `plan` and returns every document `matcher` accepts (at most `limit`), in plan order, as
+/// stored: nothing is decoded.
+pub fn collect_raw(
+    read: &dyn ReadTxn,
+    ns: &str,
+    plan: &Plan,
+    matcher: &Matcher,
+    limit: Option<usize>,
+    check: InterruptCheck<'_>,
+) -> StatusResult<Vec<RawDocumentBuf>> {
     let mut out = Vec::new();
     if limit == Some(0) {
         return Ok(out);
@@ -165,9 +197,8 @@ pub fn collect(
             check()?;
         }
         let record = record?;
-        let doc = decode(&record.doc)?;
-        if matcher.matches(&doc) {
-            out.push(Matched { doc, raw: record.doc });
+        if record_matches(matcher, &record.doc)? {
+            out.push(record.doc);
             if limit.is_some_and(|l| out.len() >= l) {
                 break;
             }
@@ -223,30 +254,42 @@ pub fn execute_find(
         };
         return Ok((Box::new(source), plan));
     }
-    // With a sort, everything matching is needed first; without one, skip + limit bound the work.
-    let wanted = match (&shape.sort, shape.limit) {
-        (None, Some(limit)) => Some(shape.skip + limit),
-        _ => None,
+    let Some(sort) = &shape.sort else {
+        // No order to establish: skip + limit bound the work, and the documents go out as stored
+        // unless a projection reshapes them.
+        let wanted = shape.limit.map(|limit| shape.skip + limit);
+        let mut matched = collect_raw(read.as_ref(), ns, &plan, &shape.matcher, wanted, check)?;
+        let start = shape.skip.min(matched.len());
+        let mut documents = Vec::with_capacity(matched.len() - start);
+        for raw in matched.drain(start..) {
+            documents.push(project(shape.projection.as_deref(), raw)?);
+        }
+        return Ok((Box::new(crate::cursor::VecSource::new(documents)), plan));
     };
-    let mut matched = collect(read.as_ref(), ns, &plan, &shape.matcher, wanted, check)?;
-    if let Some(sort) = &shape.sort {
-        let mut keyed: Vec<(Vec<Bson>, Matched)> =
-            matched.into_iter().map(|m| (sort.key(&m.doc), m)).collect();
-        keyed.sort_by(|a, b| sort.compare_keys(&a.0, &b.0));
-        matched = keyed.into_iter().map(|(_, m)| m).collect();
-    }
+    // With a sort, everything matching is needed first.
+    let matched = collect(read.as_ref(), ns, &plan, &shape.matcher, None, check)?;
+    let mut keyed: Vec<(Vec<Bson>, Matched)> = matched.into_iter().map(|m| (sort.key(&m.doc), m)).collect();
+    keyed.sort_by(|a, b| sort.compare_keys(&a.0, &b.0));
     let end = shape
         .limit
-        .map_or(matched.len(), |l| (shape.skip + l).min(matched.len()));
+        .map_or(keyed.len(), |l| (shape.skip + l).min(keyed.len()));
     let start = shape.skip.min(end);
     let mut documents = Vec::with_capacity(end - start);
-    for m in matched.drain(start..end) {
+    for (_, m) in keyed.drain(start..end) {
         documents.push(match &shape.projection {
             Some(p) => encode(&p.apply(&m.doc))?,
             None => m.raw,
         });
     }
     Ok((Box::new(crate::cursor::VecSource::new(documents)), plan))
+}
+
+/// A matching document as it goes out: as stored, or decoded and reshaped by the projection.
+fn project(projection: Option<&Projection>, raw: RawDocumentBuf) -> StatusResult<RawDocumentBuf> {
+    match projection {
+        Some(p) => encode(&p.apply(&decode(&raw)?)),
+        None => Ok(raw),
+    }
 }
 
 /// A collection scan that reads each batch from a fresh snapshot, resuming after the last record key
@@ -288,20 +331,16 @@ impl CursorSource for ScanSource {
             if examined % CHECK_EVERY == 0 {
                 check()?;
             }
-            let record = record?;
-            self.resume = Some(record.key.clone());
-            let doc = decode(&record.doc)?;
-            if !self.matcher.matches(&doc) {
+            let Record { key, doc } = record?;
+            self.resume = Some(key);
+            if !record_matches(&self.matcher, &doc)? {
                 continue;
             }
             if self.skip > 0 {
                 self.skip -= 1;
                 continue;
             }
-            let out = match &self.projection {
-                Some(p) => encode(&p.apply(&doc))?,
-                None => record.doc,
-            };
+            let out = project(self.projection.as_deref(), doc)?;
             bytes += out.as_bytes().len();
             batch.documents.push(out);
             if let Some(r) = self.remaining.as_mut() {

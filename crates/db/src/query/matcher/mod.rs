@@ -1,6 +1,7 @@
 //! The filter matcher: `Matcher::parse` turns a filter document into a tree of operators, with
 //! mongod's error codes; `matches` evaluates it on a document with mongod's semantics (array
-//! fan-out, null matching missing, type bracketing); `index_bounds` tells index selection what key
+//! fan-out, null matching missing, type bracketing), and `matches_raw` the same on a stored document's
+//! bytes without decoding it; `index_bounds` tells index selection what key
 //! range a top-level field allows.
 
 mod bounds;
@@ -8,10 +9,12 @@ mod expr;
 mod operators;
 mod parse;
 mod predicate;
+mod raw;
 mod regex;
 mod types;
 
-use bson::Document;
+use bson::error::Error as BsonError;
+use bson::{Document, RawDocument};
 use docwire_rpc::StatusResult;
 
 pub use bounds::Interval;
@@ -44,6 +47,13 @@ impl Matcher {
     /// Whether `doc` satisfies the filter.
     pub fn matches(&self, doc: &Document) -> bool {
         self.root.matches(doc)
+    }
+
+    /// Whether a stored document satisfies the filter, read in place from its bytes (the same answer
+    /// as [`Matcher::matches`] on the decoded document); an error when the bytes the filter reads are
+    /// malformed.
+    pub fn matches_raw(&self, doc: &RawDocument) -> Result<bool, BsonError> {
+        raw::matches(&self.root, doc)
     }
 
     /// Whether the filter has no predicates (`{}` or only `$comment`), so every document matches.

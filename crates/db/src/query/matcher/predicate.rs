@@ -114,11 +114,7 @@ pub fn compare_matches(op: CmpOp, candidate: Option<&Bson>, rhs: &Bson) -> bool 
         };
     };
     if canonical_type_rank(value) != canonical_type_rank(rhs) {
-        return match rhs {
-            Bson::MaxKey => matches!(op, CmpOp::Lt | CmpOp::Lte),
-            Bson::MinKey => matches!(op, CmpOp::Gt | CmpOp::Gte),
-            _ => false,
-        };
+        return across_types(op, rhs);
     }
     if is_number(value) {
         let (a, b) = (as_f64(value).is_nan(), as_f64(rhs).is_nan());
@@ -126,7 +122,20 @@ pub fn compare_matches(op: CmpOp, candidate: Option<&Bson>, rhs: &Bson) -> bool 
             return a && b && inclusive;
         }
     }
-    let ord = compare_bson(value, rhs);
+    holds(op, compare_bson(value, rhs))
+}
+
+/// A comparison between values of different canonical types: only MinKey and MaxKey bound others.
+pub(super) fn across_types(op: CmpOp, rhs: &Bson) -> bool {
+    match rhs {
+        Bson::MaxKey => matches!(op, CmpOp::Lt | CmpOp::Lte),
+        Bson::MinKey => matches!(op, CmpOp::Gt | CmpOp::Gte),
+        _ => false,
+    }
+}
+
+/// Whether `op` holds between a candidate and the operand, given how they compare.
+pub(super) fn holds(op: CmpOp, ord: Ordering) -> bool {
     match op {
         CmpOp::Eq => ord == Ordering::Equal,
         CmpOp::Lt => ord == Ordering::Less,

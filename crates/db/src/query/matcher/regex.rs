@@ -51,10 +51,15 @@ impl QueryRegex {
         QueryRegex::new(r.pattern.as_str(), r.options.as_str())
     }
 
+    /// Whether a string (or symbol) matches the pattern.
+    pub fn matches_str(&self, s: &str) -> bool {
+        self.compiled.is_match(s)
+    }
+
     /// Whether `value` matches: strings and symbols by pattern; a stored regex when identical.
     pub fn matches(&self, value: &Bson) -> bool {
         match value {
-            Bson::String(s) | Bson::Symbol(s) => self.compiled.is_match(s),
+            Bson::String(s) | Bson::Symbol(s) => self.matches_str(s),
             Bson::RegularExpression(r) => {
                 r.pattern.as_str() == self.pattern && sorted(r.options.as_str()) == sorted(&self.options)
             }
