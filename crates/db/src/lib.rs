@@ -13,3 +13,4 @@ pub mod pipeline;
 pub mod query;
 pub mod storage;
 pub mod update;
+pub mod users;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bson::{Document, doc};
+use docwire_transport::auth::AuthOptions;
 use docwire_transport::{DEFAULT_MAX_CONNS, ServiceExecutorKind, TransportConfig};
 use serde::Deserialize;
 
@@ -35,6 +36,15 @@ struct FileConfig {
     verbose: Option<u8>,
     #[serde(rename = "logFormat")]
     log_format: Option<LogFormat>,
+    auth: Option<bool>,
+    #[serde(rename = "enableLocalhostAuthBypass")]
+    enable_localhost_auth_bypass: Option<bool>,
+    #[serde(rename = "authFailedDelayMs")]
+    auth_failed_delay_ms: Option<u64>,
+    #[serde(rename = "maxUnauthenticatedConns")]
+    max_unauthenticated_conns: Option<usize>,
+    #[serde(rename = "authenticationTimeoutSecs")]
+    authentication_timeout_secs: Option<u64>,
 }
 
 /// The replica set a server is a member of (role simulation, no data replication).
@@ -75,6 +85,8 @@ pub struct Settings {
     pub verbosity: u8,
     /// Log format.
     pub log_format: LogFormat,
+    /// `--auth` and the authentication limits.
+    pub auth: AuthOptions,
 }
 
 impl Settings {
@@ -84,6 +96,7 @@ impl Settings {
             Some(path) => read_config(path)?,
             None => FileConfig::default(),
         };
+        let auth = auth_options(args, &file);
         let bind_ip_all = args.bind_ip_all || (args.bind_ip.is_none() && file.bind_ip_all.unwrap_or(false));
         let bind_ips = if bind_ip_all {
             all_addresses()
@@ -146,6 +159,7 @@ impl Settings {
                 file.verbose.unwrap_or(0)
             },
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            auth,
         })
     }
 
@@ -199,6 +213,10 @@ impl Settings {
             );
         }
         parsed.insert(
+            "security",
+            doc! {"authorization": if self.auth.enabled { "enabled" } else { "disabled" }},
+        );
+        parsed.insert(
             "storage",
             doc! {"dbPath": self.dbpath.display().to_string(), "engine": self.storage_engine.clone()},
         );
@@ -220,6 +238,30 @@ fn all_addresses() -> Vec<String> {
         vec!["0.0.0.0".to_owned(), "::".to_owned()]
     } else {
         vec!["0.0.0.0".to_owned()]
+    }
+}
+
+/// `--auth` and the authentication limits: flags over the config file over the defaults.
+fn auth_options(args: &ServerArgs, file: &FileConfig) -> AuthOptions {
+    let defaults = AuthOptions::default();
+    AuthOptions {
+        enabled: args.auth || file.auth.unwrap_or(false),
+        enable_localhost_auth_bypass: args
+            .enable_localhost_auth_bypass
+            .or(file.enable_localhost_auth_bypass)
+            .unwrap_or(defaults.enable_localhost_auth_bypass),
+        auth_failed_delay: args
+            .auth_failed_delay_ms
+            .or(file.auth_failed_delay_ms)
+            .map_or(defaults.auth_failed_delay, std::time::Duration::from_millis),
+        max_unauthenticated_conns: args
+            .max_unauthenticated_conns
+            .or(file.max_unauthenticated_conns)
+            .unwrap_or(defaults.max_unauthenticated_conns),
+        authentication_timeout: args
+            .authentication_timeout_secs
+            .or(file.authentication_timeout_secs)
+            .map_or(defaults.authentication_timeout, std::time::Duration::from_secs),
     }
 }
 

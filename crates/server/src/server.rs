@@ -12,7 +12,10 @@ use bson::doc;
 use docwire_executor::repl::ReplicationCoordinator;
 use docwire_pool::{EgressTagCloserManager, register_pool_commands};
 use docwire_service::ServiceContext;
-use docwire_transport::commands::{AdminDeps, CmdLineOpts, TopologyState, register_admin_commands};
+use docwire_transport::auth::AuthorizationManager;
+use docwire_transport::commands::{
+    AdminDeps, CmdLineOpts, TopologyState, register_admin_commands, register_auth_commands,
+};
 use docwire_transport::{
     CommandEntryPoint, CommandRegistry, SessionManager, TransitionObserver, TransportConfig, TransportHandle,
     TransportLayer,
@@ -88,6 +91,8 @@ pub async fn start(
             )
         })?;
     let db = docwire_db::database::install(&mut builder, engine, Arc::clone(&clock));
+    let users = Arc::new(docwire_db::users::EngineUserStore::new(db.engine.clone()));
+    let auth = AuthorizationManager::declare(&mut builder, users, settings.auth.clone(), Arc::clone(&clock));
     let sessions_key = SessionManager::declare(&mut builder, settings.max_conns);
     let egress_key = EgressTagCloserManager::declare(&mut builder);
     let service = builder.build().context("cannot build the service context")?;
@@ -107,6 +112,7 @@ pub async fn start(
     let topology = deps.topology.clone();
     let mut registry = CommandRegistry::new();
     register_admin_commands(&mut registry, deps.clone());
+    register_auth_commands(&mut registry);
     // Before the registry is published, so listCommands shows them.
     register_pool_commands(&mut registry, &egress);
     docwire_db::commands::register_db_commands(&mut registry, &db);
@@ -125,7 +131,11 @@ pub async fn start(
         docwire_db::database::start_cursor_reaper(&service, &db).context("cannot start the cursor reaper")?;
     let registry = Arc::new(registry);
     deps.catalog.publish(&registry);
-    let entry_point = Arc::new(CommandEntryPoint::new(registry).with_op_counters(deps.op_counters.clone()));
+    let entry_point = Arc::new(
+        CommandEntryPoint::new(registry)
+            .with_op_counters(deps.op_counters.clone())
+            .with_auth(auth),
+    );
 
     let mut transport = settings.transport();
     transport.state_machine.observer = observer;
@@ -140,6 +150,7 @@ pub async fn start(
         max_conns = handle.sessions().max_conns(),
         executor = ?settings.service_executor,
         dbpath = %settings.dbpath.display(),
+        auth = settings.auth.enabled,
         "Waiting for connections"
     );
     let serving = tokio::spawn(layer.serve());

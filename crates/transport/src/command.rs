@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use bson::{Document, RawBsonRef, RawDocument};
 use docwire_rpc::{OpMsg, ReplyBuilder, ReplyProtocol, Status, StatusResult};
 
+use crate::auth::AuthorizationManager;
 use crate::service_entry_point::RequestContext;
 
 /// One command's parsed request, borrowed from the message.
@@ -26,6 +27,9 @@ pub struct CommandRequest<'a> {
     pub more_to_come: bool,
     /// The reply format.
     pub protocol: ReplyProtocol,
+    /// The process's authentication, when the entry point has one (the auth commands, hello's
+    /// speculativeAuthenticate and saslSupportedMechs, connectionStatus and logout use it).
+    pub auth: Option<&'a AuthorizationManager>,
 }
 
 impl CommandRequest<'_> {

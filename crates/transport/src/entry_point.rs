@@ -10,6 +10,7 @@ use docwire_rpc::{
 };
 use docwire_service::LogicalOp;
 
+use crate::auth::{AuthorizationManager, SENSITIVE_FIELDS};
 use crate::command::{CommandRegistry, CommandRequest};
 use crate::commands::OpCounters;
 use crate::service_entry_point::{DbResponse, RequestContext, ServiceEntryPoint};
@@ -20,6 +21,7 @@ use crate::tags;
 pub struct CommandEntryPoint {
     registry: Arc<CommandRegistry>,
     op_counters: Option<Arc<OpCounters>>,
+    auth: Option<Arc<AuthorizationManager>>,
 }
 
 impl CommandEntryPoint {
@@ -28,7 +30,14 @@ impl CommandEntryPoint {
         CommandEntryPoint {
             registry,
             op_counters: None,
+            auth: None,
         }
+    }
+
+    /// Authenticates and, with `--auth`, authorizes every command through `auth`.
+    pub fn with_auth(mut self, auth: Arc<AuthorizationManager>) -> CommandEntryPoint {
+        self.auth = Some(auth);
+        self
     }
 
     /// Counts every command run in `counters` (serverStatus.opcounters).
@@ -59,6 +68,9 @@ impl CommandEntryPoint {
                 format!("no such command: '{}'", request.name),
             ));
         };
+        if let Some(auth) = &self.auth {
+            auth.check_command(ctx.client, ctx.session.map(|s| s.as_ref()), request)?;
+        }
         // currentOp's `op` and opcounters, as mongod classifies commands.
         let logical_op = match request.name {
             "insert" => LogicalOp::Insert,
@@ -76,7 +88,13 @@ impl CommandEntryPoint {
             }
             _ => format!("{}.$cmd", request.database),
         };
-        let recorded = Document::try_from(request.body).unwrap_or_default();
+        let mut recorded = Document::try_from(request.body).unwrap_or_default();
+        // Passwords and SASL payloads never reach currentOp.
+        for field in SENSITIVE_FIELDS {
+            if recorded.contains_key(*field) {
+                recorded.insert(*field, "###");
+            }
+        }
         ctx.op_ctx.set_command(logical_op, namespace, recorded);
         if let Some(counters) = &self.op_counters {
             counters.record(logical_op);
@@ -129,6 +147,7 @@ impl CommandEntryPoint {
                     exhaust_allowed: msg.flags().exhaust_allowed(),
                     more_to_come,
                     protocol: ReplyProtocol::OpMsg,
+                    auth: self.auth.as_deref(),
                 };
                 self.run_command(ctx, &request, &mut reply).await
             }
@@ -170,6 +189,7 @@ impl CommandEntryPoint {
                         exhaust_allowed: false,
                         more_to_come: false,
                         protocol: ReplyProtocol::OpReply,
+                        auth: self.auth.as_deref(),
                     };
                     self.run_command(ctx, &request, &mut reply).await
                 }
@@ -190,6 +210,10 @@ impl ServiceEntryPoint for CommandEntryPoint {
         ctx: &mut RequestContext<'_>,
         request: &Message,
     ) -> StatusResult<DbResponse> {
+        // Over the unauthenticated-connection limits the connection closes without a reply.
+        if let Some(auth) = &self.auth {
+            auth.check_connection(ctx.client)?;
+        }
         match request.op_code() {
             OpCode::Msg => self.handle_op_msg(ctx, request).await,
             OpCode::Query => self.handle_op_query(ctx, request).await,

@@ -7,6 +7,7 @@
 //! [`CommandRegistry`]; the db and proxy crates register theirs on top of the handshake and admin
 //! commands in [`commands`].
 
+pub mod auth;
 pub mod client;
 mod command;
 pub mod commands;

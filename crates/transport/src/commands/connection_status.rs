@@ -1,4 +1,5 @@
-//! `connectionStatus`: who is authenticated on this connection (nobody until authentication exists).
+//! `connectionStatus`: who is authenticated on this connection, with which roles (and, with
+//! `showPrivileges`, privileges).
 
 use async_trait::async_trait;
 use bson::{Bson, doc};
@@ -23,15 +24,21 @@ impl Command for ConnectionStatus {
 
     async fn run(
         &self,
-        _ctx: &mut RequestContext<'_>,
+        ctx: &mut RequestContext<'_>,
         request: &CommandRequest<'_>,
         reply: &mut ReplyBuilder,
     ) -> StatusResult<()> {
-        let mut auth_info = doc! {"authenticatedUsers": [], "authenticatedUserRoles": []};
         let show_privileges = request.merged()?.get("showPrivileges").is_some_and(truthy);
-        if show_privileges {
-            auth_info.insert("authenticatedUserPrivileges", Vec::<Bson>::new());
-        }
+        let auth_info = match request.auth {
+            Some(auth) => auth.auth_info(ctx.client, show_privileges),
+            None => {
+                let mut info = doc! {"authenticatedUsers": [], "authenticatedUserRoles": []};
+                if show_privileges {
+                    info.insert("authenticatedUserPrivileges", Vec::<Bson>::new());
+                }
+                info
+            }
+        };
         reply.set_command_reply(doc! {"authInfo": auth_info, "ok": 1.0});
         Ok(())
     }

@@ -11,7 +11,9 @@ use docwire_rpc::limits::{MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES, MAX_WRIT
 use docwire_rpc::{Compressor, ErrorCode, ReplyBuilder, Status, StatusResult, negotiate};
 use docwire_service::ClientMetadata;
 
+use crate::auth::AuthorizationManager;
 use crate::command::{Command, CommandRequest};
+use crate::commands::sasl;
 use crate::commands::topology::{TopologyState, topology_version_document};
 use crate::commands::util::as_i64;
 use crate::service_entry_point::RequestContext;
@@ -157,7 +159,11 @@ impl Command for Hello {
 
         let counter = self.topology.counter();
         let topology_version = topology_version_document(self.topology.process_id(), counter);
-        reply.set_command_reply(self.reply_body(ctx, request, &cmd, topology_version.clone())?);
+        let mut body = self.reply_body(ctx, request, &cmd, topology_version.clone())?;
+        if let Some(auth) = request.auth {
+            add_auth_fields(auth, ctx, &cmd, &mut body).await?;
+        }
+        reply.set_command_reply(body);
         if request.exhaust_allowed {
             reply.set_next_invocation(next_invocation(&cmd, topology_version));
         }
@@ -251,13 +257,46 @@ impl Hello {
                 body.insert("compression", list);
             }
         }
-        if cmd.contains_key("saslSupportedMechs") {
-            // Authentication is not implemented yet: no user has a mechanism.
+        if cmd.contains_key("saslSupportedMechs") && request.auth.is_none() {
+            // Without authentication no user has a mechanism.
             body.insert("saslSupportedMechs", Vec::<Bson>::new());
         }
         body.insert("ok", 1.0);
         Ok(body)
     }
+}
+
+/// `saslSupportedMechs: "<db>.<user>"` (the user's mechanisms; left out for an unknown user, as mongod
+/// does) and `speculativeAuthenticate` (a saslStart inside hello, whose answer rides in the reply; a
+/// failure leaves the field out and the driver authenticates the usual way).
+async fn add_auth_fields(
+    auth: &AuthorizationManager,
+    ctx: &RequestContext<'_>,
+    cmd: &Document,
+    body: &mut Document,
+) -> StatusResult<()> {
+    if let Some(value) = cmd.get("saslSupportedMechs") {
+        let Bson::String(db_user) = value else {
+            return Err(Status::new(
+                ErrorCode::TypeMismatch,
+                "saslSupportedMechs must be a string",
+            ));
+        };
+        if let Some(mechanisms) = auth.supported_mechanisms(db_user)? {
+            body.insert("saslSupportedMechs", mechanisms);
+        }
+    }
+    if let Some(Bson::Document(speculative)) = cmd.get("speculativeAuthenticate") {
+        let db = speculative.get_str("db").unwrap_or("admin");
+        if speculative.contains_key("saslStart")
+            && let Ok(answer) = sasl::start(auth, ctx, db, speculative).await
+        {
+            let mut answer = sasl::reply_document(answer);
+            answer.remove("ok");
+            body.insert("speculativeAuthenticate", answer);
+        }
+    }
+    Ok(())
 }
 
 fn parse_topology_version(cmd: &Document) -> StatusResult<Option<ClientTopologyVersion>> {

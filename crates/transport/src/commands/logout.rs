@@ -1,5 +1,5 @@
-//! `logout`: nothing to undo until authentication exists; answers `{ok: 1}` as mongod does when no
-//! user is logged in.
+//! `logout`: forgets the user authenticated on the command's database; answers `{ok: 1}` whether or
+//! not one was, as mongod does.
 
 use async_trait::async_trait;
 use bson::Document;
@@ -23,10 +23,13 @@ impl Command for Logout {
 
     async fn run(
         &self,
-        _ctx: &mut RequestContext<'_>,
-        _request: &CommandRequest<'_>,
+        ctx: &mut RequestContext<'_>,
+        request: &CommandRequest<'_>,
         reply: &mut ReplyBuilder,
     ) -> StatusResult<()> {
+        if let Some(auth) = request.auth {
+            auth.logout(ctx.client, request.database);
+        }
         reply.set_command_reply(Document::new());
         Ok(())
     }

@@ -15,9 +15,12 @@ mod kill_op;
 mod list_commands;
 mod logout;
 mod ping;
+mod sasl;
 mod server_status;
 mod sessions;
 mod topology;
+mod user_management;
+mod users_info;
 mod util;
 mod whatsmyuri;
 
@@ -40,9 +43,12 @@ pub use kill_op::KillOp;
 pub use list_commands::ListCommands;
 pub use logout::Logout;
 pub use ping::Ping;
+pub use sasl::{SaslContinue, SaslStart};
 pub use server_status::ServerStatus;
 pub use sessions::{EndSessions, RefreshSessions, StartSession};
 pub use topology::TopologyState;
+pub use user_management::UserManagement;
+pub use users_info::UsersInfo;
 pub use whatsmyuri::WhatsMyUri;
 
 /// Registers every handshake and admin command. Publish the finished registry to `deps.catalog`
@@ -65,4 +71,18 @@ pub fn register_admin_commands(registry: &mut CommandRegistry, deps: AdminDeps) 
         .register(Arc::new(KillOp))
         .register(Arc::new(CurrentOp))
         .register(Arc::new(Logout));
+}
+
+/// Registers the authentication and user-management commands (saslStart, saslContinue, createUser,
+/// updateUser, dropUser, dropAllUsersFromDatabase, grantRolesToUser, revokeRolesFromUser, usersInfo).
+/// They act through the entry point's [`crate::auth::AuthorizationManager`]
+/// ([`crate::CommandEntryPoint::with_auth`]).
+pub fn register_auth_commands(registry: &mut CommandRegistry) {
+    registry
+        .register(Arc::new(SaslStart))
+        .register(Arc::new(SaslContinue))
+        .register(Arc::new(UsersInfo));
+    for command in UserManagement::all() {
+        registry.register(command);
+    }
 }
