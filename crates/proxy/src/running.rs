@@ -16,8 +16,8 @@ use docwire_service::{Clock, ServiceContext};
 use docwire_transport::client::ClientOptions;
 use docwire_transport::commands::{AdminDeps, register_admin_commands};
 use docwire_transport::{
-    CommandEntryPoint, CommandRegistry, DEFAULT_MAX_CONNS, SessionManager, TransitionObserver, TransportConfig,
-    TransportHandle, TransportLayer,
+    CommandEntryPoint, CommandRegistry, DEFAULT_MAX_CONNS, PROXY_FD_SHARE, SessionManager,
+    TransitionObserver, TransportConfig, TransportHandle, TransportLayer,
 };
 
 use crate::client_session::ClientSession;
@@ -129,7 +129,7 @@ fn internal(what: &str) -> Status {
 /// need not be up yet).
 pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
     let mut builder = ServiceContext::builder();
-    let sessions_key = SessionManager::declare(&mut builder, config.max_conns);
+    let sessions_key = SessionManager::declare_with_fd_share(&mut builder, config.max_conns, PROXY_FD_SHARE);
     let egress_key = EgressTagCloserManager::declare(&mut builder);
     let client_sessions = builder.decorate_client(|_| Ok(Mutex::new(ClientSession::default())));
     let service = builder.build()?;
@@ -149,7 +149,12 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
         egress_tag_closer_manager: Some(egress.clone()),
         ..config.pool.clone()
     };
-    let pool = Arc::new(ConnectionPool::new("proxy", factory, Arc::clone(&clock), pool_options)?);
+    let pool = Arc::new(ConnectionPool::new(
+        "proxy",
+        factory,
+        Arc::clone(&clock),
+        pool_options,
+    )?);
 
     // The monitor checks the upstream members on its own connections, as drivers' monitors do.
     let network = RealNetwork::new(

@@ -4,8 +4,12 @@
 //! the proxy run as separate processes (release builds of the `docwire` binary); this process is the load
 //! generator, speaking OP_MSG over raw TCP so the client's own cost stays small.
 //!
+//! Then it opens `PROXY_BENCH_IDLE` idle client connections to the proxy (each sends one ping) and reports
+//! the proxy's RSS growth per connection and how many upstream connections the server sees meanwhile.
+//!
 //! Environment: `PROXY_BENCH_SECONDS` (per measurement, default 3), `PROXY_BENCH_CONNECTIONS`
-//! (comma-separated, default 1,64,1000), `PROXY_BENCH_POOL` (the proxy's maxPoolSize, default 100).
+//! (comma-separated, default 1,64,1000), `PROXY_BENCH_POOL` (the proxy's maxPoolSize, default 100),
+//! `PROXY_BENCH_IDLE` (default 10000).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fmt::Write as _;
@@ -77,10 +81,26 @@ fn main() {
             rows.push((workload, n, direct, proxied));
         }
     }
+    let idle: usize = env_or("PROXY_BENCH_IDLE", 10_000);
+    let idle_result = runtime.block_on(idle_cost(proxy.id(), proxy_port, server_port, idle));
+    eprintln!("idle: {idle_result:?}");
     stop(&mut proxy);
     stop(&mut server);
 
-    let table = render(&rows, seconds, pool);
+    let mut table = render(&rows, seconds, pool);
+    let _ = writeln!(
+        table,
+        "\n| idle clients (asked for {idle}) | opened | proxy RSS per client | server connections (current) |"
+    );
+    let _ = writeln!(table, "|---|---:|---:|---:|");
+    match idle_result {
+        Some((opened, per, upstream)) => {
+            let _ = writeln!(table, "| docwire proxy | {opened} | {:.2} KiB | {upstream} |", per / 1024.0);
+        }
+        None => {
+            let _ = writeln!(table, "| docwire proxy | n/a | n/a | n/a |");
+        }
+    }
     println!("{table}");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
     std::fs::create_dir_all(&dir).unwrap();
@@ -239,6 +259,54 @@ async fn load(port: u16, connections: usize, duration: Duration, workload: Workl
         p50: pct(0.50),
         p99: pct(0.99),
     }
+}
+
+fn ping() -> Vec<u8> {
+    message(&doc! {"ping": 1, "$db": "admin"})
+}
+
+/// The server's `connections.current` (this query's own connection included).
+async fn server_connections(port: u16) -> i64 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(&message(&doc! {"serverStatus": 1, "$db": "admin"})).await.unwrap();
+    let mut buf = Vec::new();
+    read_frame(&mut s, &mut buf).await.unwrap();
+    // header (16) + flags (4) + section kind (1), then the body.
+    let body = bson::RawDocument::from_bytes(&buf[21..]).unwrap();
+    body.get_document("connections").unwrap().get_i32("current").unwrap().into()
+}
+
+/// Proxy RSS growth per idle client with `count` clients open (each did one ping), and the server's
+/// current connections while they are open.
+async fn idle_cost(pid: u32, port: u16, server_port: u16, count: usize) -> Option<(usize, f64, i64)> {
+    let mut first = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let mut buf = Vec::new();
+    first.write_all(&ping()).await.ok()?;
+    read_frame(&mut first, &mut buf).await.ok()?;
+    let before = rss_kib(pid)?;
+    let mut streams = Vec::with_capacity(count);
+    for i in 0..count {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)).await else {
+            eprintln!("stopped at {i} connections");
+            break;
+        };
+        let answered = s.write_all(&ping()).await.is_ok() && read_frame(&mut s, &mut buf).await.is_ok();
+        if !answered {
+            eprintln!("the proxy refused connection {i}: its connection limit");
+            break;
+        }
+        streams.push(s);
+    }
+    let after = rss_kib(pid)?;
+    let upstream = server_connections(server_port).await;
+    let opened = streams.len().max(1);
+    Some((opened, after.saturating_sub(before) as f64 * 1024.0 / opened as f64, upstream))
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn micros(d: Duration) -> f64 {

@@ -27,7 +27,9 @@ pub use entry_point::CommandEntryPoint;
 pub use service_entry_point::{DbResponse, RequestContext, ServiceEntryPoint};
 pub use service_executor::{ServiceExecutor, ServiceExecutorKind};
 pub use session::{NetworkCounters, Received, Session, SessionInfo, SessionStream};
-pub use session_manager::{ConnectionStats, DEFAULT_MAX_CONNS, SessionGuard, SessionManager};
+pub use session_manager::{
+    ConnectionStats, DEFAULT_MAX_CONNS, MONGOD_FD_SHARE, PROXY_FD_SHARE, SessionGuard, SessionManager,
+};
 pub use state_machine::{
     HTTP_ANSWER, ServiceStateMachine, State, StateMachineConfig, TransitionObserver, next_message_id,
 };

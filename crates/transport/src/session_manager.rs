@@ -45,10 +45,23 @@ pub struct SessionManager {
     emptied: Notify,
 }
 
+/// mongod's share of RLIMIT_NOFILE for connections: 80%, of which half (files need the rest).
+pub const MONGOD_FD_SHARE: f64 = 0.8 / 2.0;
+
+/// A proxy's share of RLIMIT_NOFILE for client connections: 80% (its upstream pool is small).
+pub const PROXY_FD_SHARE: f64 = 0.8;
+
 impl SessionManager {
     /// A manager enforcing mongod's limit: `min(max_conns, 0.8 * RLIMIT_NOFILE / 2)`.
     pub fn new(max_conns: usize) -> SessionManager {
-        let fd_cap = open_file_limit().map_or(usize::MAX, |n| (n as f64 * 0.8 / 2.0) as usize);
+        SessionManager::with_fd_share(max_conns, MONGOD_FD_SHARE)
+    }
+
+    /// A manager allowing at most `min(max_conns, fd_share * RLIMIT_NOFILE)` sessions. mongod keeps half of
+    /// its 80% for files; a proxy, whose other descriptors are a small upstream pool, can give clients
+    /// the whole 80% ([`PROXY_FD_SHARE`]).
+    pub fn with_fd_share(max_conns: usize, fd_share: f64) -> SessionManager {
+        let fd_cap = open_file_limit().map_or(usize::MAX, |n| (n as f64 * fd_share) as usize);
         SessionManager {
             max_conns: max_conns.min(fd_cap).max(1),
             sessions: DashMap::new(),
@@ -66,6 +79,17 @@ impl SessionManager {
         max_conns: usize,
     ) -> Decoration<ServiceContext, Arc<Self>> {
         builder.decorate_service_context(move |_| Ok(Arc::new(SessionManager::new(max_conns))))
+    }
+
+    /// Like [`declare`](Self::declare), with the share of the descriptor limit clients may use.
+    pub fn declare_with_fd_share(
+        builder: &mut ServiceContextBuilder,
+        max_conns: usize,
+        fd_share: f64,
+    ) -> Decoration<ServiceContext, Arc<Self>> {
+        builder.decorate_service_context(move |_| {
+            Ok(Arc::new(SessionManager::with_fd_share(max_conns, fd_share)))
+        })
     }
 
     /// The effective connection limit.
