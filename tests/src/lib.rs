@@ -9,6 +9,8 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod crud;
+pub mod proxy;
+pub mod rust_crud;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
