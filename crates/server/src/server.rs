@@ -45,6 +45,8 @@ pub struct RunningServer {
     serving: tokio::task::JoinHandle<()>,
     // Reaps idle cursors while the server runs; dropping it stops the job.
     _cursor_reaper: docwire_service::PeriodicJobHandle,
+    // Ends connections that do not authenticate in time (with --auth).
+    _auth_sweep: Option<docwire_service::PeriodicJobHandle>,
 }
 
 impl RunningServer {
@@ -129,6 +131,9 @@ pub async fn start(
     };
     let cursor_reaper =
         docwire_db::database::start_cursor_reaper(&service, &db).context("cannot start the cursor reaper")?;
+    let auth_sweep = auth
+        .start_authentication_sweep(&service, sessions.clone())
+        .context("cannot start the authentication sweep")?;
     let registry = Arc::new(registry);
     deps.catalog.publish(&registry);
     let entry_point = Arc::new(
@@ -167,6 +172,7 @@ pub async fn start(
         handle,
         serving,
         _cursor_reaper: cursor_reaper,
+        _auth_sweep: auth_sweep,
     })
 }
 

@@ -170,6 +170,17 @@ impl SessionManager {
         ended
     }
 
+    /// Ends one session (e.g. a connection that did not authenticate in time); false if it is gone.
+    pub fn end_session(&self, id: u64) -> bool {
+        match self.sessions.get(&id) {
+            Some(entry) => {
+                entry.end.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Ends every session (shutdown).
     pub fn end_everything(&self) {
         for entry in self.sessions.iter() {

@@ -6,10 +6,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bson::{Bson, Document};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
-use docwire_service::{Client, ClientObserver, Clock, Decoration, ServiceContextBuilder, sleep_until};
+use docwire_service::{
+    Client, ClientObserver, Clock, Decoration, PeriodicJob, PeriodicJobHandle, ServiceContext,
+    ServiceContextBuilder, sleep_until,
+};
 
 use super::conversation::{ClientFirst, ScramConversation, authentication_failed};
 use super::limits::{AuthOptions, UnauthenticatedCount};
@@ -22,6 +26,7 @@ use super::store::UserStore;
 use super::user::UserName;
 use crate::command::CommandRequest;
 use crate::session::SessionInfo;
+use crate::session_manager::SessionManager;
 
 /// mongod's conversationId: one conversation per connection at a time.
 pub const CONVERSATION_ID: i32 = 1;
@@ -168,6 +173,68 @@ impl AuthorizationManager {
             ));
         }
         Ok(())
+    }
+
+    /// Ends, through `sessions`, every connection still unauthenticated past `authenticationTimeoutSecs`
+    /// or over `maxUnauthenticatedConns` (idle ones included: the per-request check never sees them);
+    /// returns how many.
+    pub fn end_expired_connections(&self, service: &ServiceContext, sessions: &SessionManager) -> usize {
+        if !self.options.enabled {
+            return 0;
+        }
+        let mut ended = 0;
+        for client in service.clients() {
+            if client.is_local() {
+                continue;
+            }
+            let Some(session) = self.session(&client) else {
+                continue;
+            };
+            let (authenticated, over_limit) = {
+                let state = session.lock();
+                (state.user.is_some(), state.over_limit)
+            };
+            if authenticated || !(over_limit || self.is_past_authentication_deadline(session)) {
+                continue;
+            }
+            if sessions.end_session(client.connection_id()) {
+                tracing::warn!(
+                    remote = %client.remote_address().unwrap_or_default(),
+                    over_limit,
+                    "Ending an unauthenticated connection (authenticationTimeoutSecs, maxUnauthenticatedConns)"
+                );
+                ended += 1;
+            }
+        }
+        ended
+    }
+
+    /// Starts the job that runs [`AuthorizationManager::end_expired_connections`] every second (or
+    /// more often for a shorter timeout); `None` without `--auth`. It stops when the handle drops.
+    pub fn start_authentication_sweep(
+        self: &Arc<Self>,
+        service: &ServiceContext,
+        sessions: Arc<SessionManager>,
+    ) -> StatusResult<Option<PeriodicJobHandle>> {
+        if !self.options.enabled {
+            return Ok(None);
+        }
+        let interval = self
+            .options
+            .authentication_timeout
+            .min(Duration::from_secs(1))
+            .max(Duration::from_millis(10));
+        let manager = Arc::clone(self);
+        let job = service.periodic_runner().make_job(PeriodicJob::new(
+            "authenticationSweep",
+            interval,
+            move |client| {
+                let service = client.service_context().clone();
+                manager.end_expired_connections(&service, &sessions);
+            },
+        ));
+        job.start()?;
+        Ok(Some(job))
     }
 
     /// Whether an unauthenticated connection has outlived `authenticationTimeoutSecs`.
