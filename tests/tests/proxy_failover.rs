@@ -76,7 +76,10 @@ async fn primary(hosts: &[String]) -> String {
         loop {
             for host in hosts {
                 let Ok(client) =
-                    Client::with_uri_str(format!("mongodb://{host}/?directConnection=true")).await
+                    Client::with_uri_str(format!(
+                    "mongodb://{host}/?directConnection=true&serverSelectionTimeoutMS=500"
+                ))
+                .await
                 else {
                     continue;
                 };
