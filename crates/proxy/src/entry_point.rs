@@ -110,7 +110,9 @@ impl Forwarded {
         let mut reply = ReplyBuilder::new(ReplyProtocol::OpMsg);
         reply.set_command_status(status);
         if let Some(label) = label {
-            reply.body_mut().insert("errorLabels", vec![Bson::String(label.to_owned())]);
+            reply
+                .body_mut()
+                .insert("errorLabels", vec![Bson::String(label.to_owned())]);
         }
         let message = reply.done()?.message;
         Ok(Forwarded {
@@ -276,7 +278,10 @@ impl ProxyEntryPoint {
             };
             let mut session = match session {
                 Ok(session) => session,
-                Err(status) => match self.after_failure(info, &host, &status, retryable && !retried).await {
+                Err(status) => match self
+                    .after_failure(info, &host, &status, retryable && !retried)
+                    .await
+                {
                     Some(next) => {
                         host = next;
                         retried = true;
@@ -312,7 +317,10 @@ impl ProxyEntryPoint {
                 Ok(reply) => reply,
                 Err(status) => {
                     session.reset();
-                    match self.after_failure(info, &host, &status, retryable && !retried).await {
+                    match self
+                        .after_failure(info, &host, &status, retryable && !retried)
+                        .await
+                    {
                         Some(next) => {
                             host = next;
                             retried = true;
@@ -336,7 +344,16 @@ impl ProxyEntryPoint {
                     continue;
                 }
             }
-            return Ok(self.finish(client, info, session, host, reply, summary, flags.exhaust_allowed(), retried));
+            return Ok(self.finish(
+                client,
+                info,
+                session,
+                host,
+                reply,
+                summary,
+                flags.exhaust_allowed(),
+                retried,
+            ));
         }
     }
 
@@ -429,7 +446,11 @@ impl ProxyEntryPoint {
                 let ns = if ns.is_empty() { info.namespace() } else { ns };
                 // A cursor outside a logical session belongs to its upstream connection.
                 if info.lsid.is_none() {
-                    drop(parts.pins.pin_cursor(id, &ns, &host, Some(session.into_connection()), now));
+                    drop(
+                        parts
+                            .pins
+                            .pin_cursor(id, &ns, &host, Some(session.into_connection()), now),
+                    );
                 } else {
                     parts.pins.pin_cursor(id, &ns, &host, None, now);
                     session.reset();
@@ -574,7 +595,8 @@ impl ServiceEntryPoint for ProxyEntryPoint {
             }
         };
         let op = logical_op(&info.command);
-        let mut shown = doc! {info.command.as_str(): info.collection.as_deref().map_or(Bson::Int32(1), Bson::from)};
+        let mut shown =
+            doc! {info.command.as_str(): info.collection.as_deref().map_or(Bson::Int32(1), Bson::from)};
         shown.insert("$db", info.db.as_str());
         ctx.op_ctx.set_command(op, info.namespace(), shown);
         parts.op_counters.record(op);

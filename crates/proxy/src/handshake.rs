@@ -36,7 +36,10 @@ impl UpstreamLimits {
 
     /// Whether an upstream handshake has been seen.
     pub fn is_known(&self) -> bool {
-        self.learned.read().unwrap_or_else(PoisonError::into_inner).is_some()
+        self.learned
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// Keeps the mirrored fields of an upstream hello reply (absent ones are remembered as absent).
@@ -50,7 +53,10 @@ impl UpstreamLimits {
 
     /// The learned fields (`Null` where the upstream had none).
     pub fn fields(&self) -> Option<Document> {
-        self.learned.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.learned
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Presents `body` (a local hello reply) as a mongos with the upstream's values.
@@ -132,13 +138,19 @@ mod tests {
     fn the_reply_mirrors_the_upstream_and_claims_to_be_a_mongos() {
         let limits = UpstreamLimits::new();
         let mut body = doc! {"isWritablePrimary": true, "maxWireVersion": 25, "maxBsonObjectSize": 16777216,
-            "logicalSessionTimeoutMinutes": 30};
+        "logicalSessionTimeoutMinutes": 30};
         limits.apply(&mut body);
         assert_eq!(body.get_str("msg").unwrap(), "isdbgrid");
-        assert_eq!(body.get_i32("maxWireVersion").unwrap(), 25, "unknown upstream: the local values stay");
+        assert_eq!(
+            body.get_i32("maxWireVersion").unwrap(),
+            25,
+            "unknown upstream: the local values stay"
+        );
 
-        limits.learn(&doc! {"maxWireVersion": 21, "minWireVersion": 0, "maxBsonObjectSize": 16777216,
-            "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000, "setName": "rs0"});
+        limits.learn(
+            &doc! {"maxWireVersion": 21, "minWireVersion": 0, "maxBsonObjectSize": 16777216,
+            "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000, "setName": "rs0"},
+        );
         assert!(limits.is_known());
         limits.apply(&mut body);
         assert_eq!(body.get_i32("maxWireVersion").unwrap(), 21);

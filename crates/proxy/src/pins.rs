@@ -127,7 +127,10 @@ impl Pins {
 
     /// The host of cursor `id` without taking its pin (killCursors).
     pub fn cursor_host(&self, id: i64, ns: &str) -> Option<String> {
-        self.tables().cursors.get(&(id, ns.to_owned())).map(|p| p.host.clone())
+        self.tables()
+            .cursors
+            .get(&(id, ns.to_owned()))
+            .map(|p| p.host.clone())
     }
 
     /// Forgets cursor `id` (killed, exhausted).
@@ -216,7 +219,11 @@ mod tests {
         let pins = pins(10);
         pins.pin_cursor(7, "db.c", "h1:1", None, clock.now());
         assert_eq!(pins.cursor_host(7, "db.c").as_deref(), Some("h1:1"));
-        assert_eq!(pins.cursor_host(7, "db.other"), None, "the namespace is part of the key");
+        assert_eq!(
+            pins.cursor_host(7, "db.other"),
+            None,
+            "the namespace is part of the key"
+        );
         clock.advance(Duration::from_secs(599));
         let mut pin = pins.take_cursor(7, "db.c", clock.now()).expect("still pinned");
         pin.touch(clock.now());

@@ -60,7 +60,10 @@ pub fn summarize_body(body: &RawDocument) -> ReplySummary {
     let code = error
         .as_ref()
         .and_then(|d| d.get("code"))
-        .and_then(|c| c.as_i32().or_else(|| c.as_i64().and_then(|v| i32::try_from(v).ok())))
+        .and_then(|c| {
+            c.as_i32()
+                .or_else(|| c.as_i64().and_then(|v| i32::try_from(v).ok()))
+        })
         .unwrap_or(0);
     let code_name = error
         .as_ref()
@@ -102,7 +105,8 @@ mod tests {
 
     #[test]
     fn a_failed_reply_keeps_its_code_and_body() {
-        let body = rawdoc! {"ok": 0.0, "errmsg": "not primary", "code": 10107, "codeName": "NotWritablePrimary"};
+        let body =
+            rawdoc! {"ok": 0.0, "errmsg": "not primary", "code": 10107, "codeName": "NotWritablePrimary"};
         let summary = summarize_body(&body);
         assert!(!summary.ok);
         assert_eq!(summary.code, 10107);

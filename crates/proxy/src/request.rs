@@ -66,7 +66,12 @@ fn int64(value: RawBsonRef<'_>) -> Option<i64> {
 }
 
 fn read_preference(doc: &RawDocument) -> StatusResult<ReadPreference> {
-    let bad = |why: &str| Status::new(ErrorCode::FailedToParse, format!("invalid $readPreference: {why}"));
+    let bad = |why: &str| {
+        Status::new(
+            ErrorCode::FailedToParse,
+            format!("invalid $readPreference: {why}"),
+        )
+    };
     let mode = match doc.get("mode") {
         Ok(Some(RawBsonRef::String(mode))) => {
             ReadPreferenceMode::parse(mode).ok_or_else(|| bad("unknown mode"))?
@@ -128,7 +133,8 @@ impl RequestInfo {
                     info.collection = Some(coll.to_owned());
                 }
                 ("cursors", RawBsonRef::Array(ids)) if info.command == "killCursors" => {
-                    info.cursor_ids.extend(ids.into_iter().flatten().filter_map(int64));
+                    info.cursor_ids
+                        .extend(ids.into_iter().flatten().filter_map(int64));
                 }
                 ("pipeline", RawBsonRef::Array(stages)) if info.command == "aggregate" => {
                     info.aggregate_writes = last_stage_writes(stages);
@@ -209,7 +215,9 @@ mod tests {
     use docwire_rpc::{OpMsgBuilder, OpMsgFlags};
 
     fn info(body: Document) -> RequestInfo {
-        let message = OpMsgBuilder::new(OpMsgFlags::NONE).finish_with_body(&body).unwrap();
+        let message = OpMsgBuilder::new(OpMsgFlags::NONE)
+            .finish_with_body(&body)
+            .unwrap();
         RequestInfo::parse(&OpMsg::parse(&message).unwrap()).unwrap()
     }
 
@@ -232,16 +240,22 @@ mod tests {
     #[test]
     fn writes_and_primary_reads_go_to_the_primary() {
         let insert = info(doc! {"insert": "items", "$db": "shop",
-            "$readPreference": {"mode": "secondary"}});
+        "$readPreference": {"mode": "secondary"}});
         assert_eq!(insert.operation(), Operation::Write);
         assert_eq!(insert.selection_preference().mode, ReadPreferenceMode::Primary);
-        let out = info(doc! {"aggregate": "items", "pipeline": [{"$match": {}}, {"$out": "copy"}],
-            "cursor": {}, "$db": "shop", "$readPreference": {"mode": "secondary"}});
+        let out = info(
+            doc! {"aggregate": "items", "pipeline": [{"$match": {}}, {"$out": "copy"}],
+            "cursor": {}, "$db": "shop", "$readPreference": {"mode": "secondary"}},
+        );
         assert!(out.aggregate_writes);
         assert_eq!(out.operation(), Operation::Write);
         assert!(!out.is_retryable());
         let plain = info(doc! {"find": "items", "$db": "shop"});
-        assert_eq!(plain.operation(), Operation::Write, "no read preference means primary");
+        assert_eq!(
+            plain.operation(),
+            Operation::Write,
+            "no read preference means primary"
+        );
     }
 
     #[test]
@@ -251,12 +265,14 @@ mod tests {
         assert_eq!(retryable.txn_number, Some(4));
         let plain = info(doc! {"insert": "c", "$db": "d", "lsid": {"id": 1}});
         assert!(!plain.is_retryable());
-        let txn = info(doc! {"insert": "c", "$db": "d", "lsid": {"id": 1}, "txnNumber": 4_i64,
-            "startTransaction": true, "autocommit": false});
+        let txn = info(
+            doc! {"insert": "c", "$db": "d", "lsid": {"id": 1}, "txnNumber": 4_i64,
+            "startTransaction": true, "autocommit": false},
+        );
         assert!(txn.in_transaction() && txn.start_transaction);
         assert!(!txn.is_retryable());
         let commit = info(doc! {"commitTransaction": 1, "$db": "admin", "lsid": {"id": 1},
-            "txnNumber": 4_i64, "autocommit": false});
+        "txnNumber": 4_i64, "autocommit": false});
         assert!(commit.ends_transaction() && commit.in_transaction());
     }
 
