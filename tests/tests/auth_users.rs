@@ -317,9 +317,13 @@ async fn user_management_takes_effect_on_live_connections() {
     assert!(step.get_bool("done").unwrap(), "{step}");
 
     let insert = doc! {"insert": "c", "documents": [{"x": 1}]};
-    assert_eq!(
-        code(&alice_conn.run_command("a", insert.clone()).await.unwrap()),
-        13
+    let refused = alice_conn.run_command("a", insert.clone()).await.unwrap();
+    assert_eq!(code(&refused), 13);
+    let message = refused.get_str("errmsg").unwrap();
+    assert!(
+        message
+            .starts_with("not authorized on a to execute command { insert: \"c\", documents: [ { x: 1 } ]"),
+        "{refused}"
     );
     ok(&root
         .run_command("a", doc! {"grantRolesToUser": "alice", "roles": ["readWrite"]})

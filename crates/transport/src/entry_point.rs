@@ -10,7 +10,7 @@ use docwire_rpc::{
 };
 use docwire_service::LogicalOp;
 
-use crate::auth::{AuthorizationManager, SENSITIVE_FIELDS};
+use crate::auth::{AuthorizationManager, redact};
 use crate::command::{CommandRegistry, CommandRequest};
 use crate::commands::OpCounters;
 use crate::service_entry_point::{DbResponse, RequestContext, ServiceEntryPoint};
@@ -90,11 +90,7 @@ impl CommandEntryPoint {
         };
         let mut recorded = Document::try_from(request.body).unwrap_or_default();
         // Passwords and SASL payloads never reach currentOp.
-        for field in SENSITIVE_FIELDS {
-            if recorded.contains_key(*field) {
-                recorded.insert(*field, "###");
-            }
-        }
+        redact(&mut recorded);
         ctx.op_ctx.set_command(logical_op, namespace, recorded);
         if let Some(counters) = &self.op_counters {
             counters.record(logical_op);

@@ -533,7 +533,8 @@ pub fn privileges_of(roles: &[RoleName]) -> Vec<Privilege> {
     roles.iter().filter_map(builtin_privileges).flatten().collect()
 }
 
-fn privilege_document(privilege: &Privilege) -> Bson {
+/// A privilege as connectionStatus and usersInfo show it (`{resource, actions}`).
+pub fn privilege_document(privilege: &Privilege) -> Bson {
     use super::privilege::ResourcePattern;
     let resource = match &privilege.resource {
         ResourcePattern::AnyResource => bson::doc! {"anyResource": true},
@@ -556,14 +557,5 @@ fn is_loopback(remote: &str) -> bool {
 
 /// The command as the Unauthorized message shows it, with passwords and SASL payloads blanked.
 fn redacted_command(request: &CommandRequest<'_>) -> String {
-    let mut command = Document::try_from(request.body).unwrap_or_default();
-    for field in SENSITIVE_FIELDS {
-        if command.contains_key(*field) {
-            command.insert(*field, "###");
-        }
-    }
-    command.to_string()
+    super::redact::to_shell_string(&Document::try_from(request.body).unwrap_or_default())
 }
-
-/// Fields that carry secrets and never appear in messages, logs or currentOp.
-pub const SENSITIVE_FIELDS: &[&str] = &["pwd", "payload", "speculativeAuthenticate"];

@@ -15,6 +15,7 @@ mod conversation;
 mod limits;
 mod manager;
 pub mod privilege;
+mod redact;
 pub mod required;
 pub mod roles;
 mod scram;
@@ -26,8 +27,9 @@ pub use conversation::{ClientFirst, ScramConversation, ScramStep, StepReply, aut
 pub use limits::{
     AuthOptions, DEFAULT_AUTH_FAILED_DELAY, DEFAULT_AUTHENTICATION_TIMEOUT, DEFAULT_MAX_UNAUTHENTICATED_CONNS,
 };
-pub use manager::{AuthorizationManager, CONVERSATION_ID, SENSITIVE_FIELDS, SaslReply, privileges_of};
+pub use manager::{AuthorizationManager, CONVERSATION_ID, SaslReply, privilege_document, privileges_of};
 pub use privilege::{ActionType, Privilege, Resource, ResourcePattern};
+pub use redact::{SENSITIVE_FIELDS, redact, to_shell_string};
 pub use roles::RoleName;
 pub use scram::{ScramCredential, ScramMechanism};
 pub use session::{AuthenticatedUser, AuthorizationSession};

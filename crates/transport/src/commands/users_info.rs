@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use bson::{Bson, Document, doc};
 use docwire_rpc::{ErrorCode, ReplyBuilder, Status, StatusResult};
 
-use crate::auth::{ScramMechanism, UserDocument, UserName, privileges_of};
+use crate::auth::{ScramMechanism, UserDocument, UserName, privilege_document, privileges_of};
 use crate::command::{Command, CommandRequest};
 use crate::commands::sasl::manager;
 use crate::commands::util::truthy;
@@ -64,10 +64,7 @@ fn describe(user: &UserDocument, show_credentials: bool, show_privileges: bool) 
     if show_privileges {
         let privileges: Vec<Bson> = privileges_of(&user.roles)
             .iter()
-            .map(|p| {
-                let actions: Vec<Bson> = p.actions.iter().map(|a| Bson::from(a.name())).collect();
-                Bson::Document(doc! {"resource": format!("{:?}", p.resource), "actions": actions})
-            })
+            .map(privilege_document)
             .collect();
         out.insert("inheritedPrivileges", privileges);
     }
