@@ -160,6 +160,20 @@ async fn each_role_is_allowed_exactly_its_commands() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    // Every user may read its own usersInfo, and only its own.
+    let reader = client_as(&uri, "reader").await;
+    let own = reader
+        .database("admin")
+        .run_command(doc! {"usersInfo": "reader"})
+        .await
+        .unwrap();
+    assert_eq!(own.get_array("users").unwrap().len(), 1, "{own}");
+    let other = reader
+        .database("admin")
+        .run_command(doc! {"usersInfo": "writer"})
+        .await
+        .expect_err("another user's usersInfo needs viewUser");
+    assert_eq!(error_code(&other), Some(13), "{other}");
     server.shutdown(std::time::Duration::from_secs(5)).await;
 }
 

@@ -272,6 +272,7 @@ impl AuthorizationManager {
         if privileges
             .iter()
             .all(|(action, resource)| user.is_authorized(*action, resource))
+            || names_only_self(request, &user.name)
         {
             return Ok(());
         }
@@ -553,6 +554,21 @@ fn no_conversation() -> Status {
 
 fn is_loopback(remote: &str) -> bool {
     remote.parse::<SocketAddr>().is_ok_and(|a| a.ip().is_loopback())
+}
+
+/// Whether `request` is a usersInfo about `user` alone, which mongod lets every user run.
+fn names_only_self(request: &CommandRequest<'_>, user: &UserName) -> bool {
+    if request.name != "usersInfo" {
+        return false;
+    }
+    match request.body.get("usersInfo") {
+        Ok(Some(bson::RawBsonRef::String(name))) => name == user.user && request.database == user.db,
+        Ok(Some(bson::RawBsonRef::Document(name))) => {
+            name.get_str("user").is_ok_and(|u| u == user.user)
+                && name.get_str("db").is_ok_and(|d| d == user.db)
+        }
+        _ => false,
+    }
 }
 
 /// The command as the Unauthorized message shows it, with passwords and SASL payloads blanked.
