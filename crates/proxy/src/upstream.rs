@@ -1,4 +1,5 @@
-//! `--upstream`: one `host:port`, a comma-separated list, or a `mongodb://h1,h2,h3/?replicaSet=rs0` URI.
+//! `--upstream`: one `host:port` (or a Unix socket path ending in `.sock`), a comma-separated list, or a
+//! `mongodb://h1,h2,h3/?replicaSet=rs0` URI.
 
 use docwire_executor::sdam::TopologySettings;
 use docwire_rpc::{ErrorCode, Status, StatusResult};
@@ -27,6 +28,11 @@ fn normalize_host(host: &str) -> StatusResult<String> {
         return Err(bad(
             "credentials do not belong in the upstream URI (they would show in process listings)",
         ));
+    }
+    // A Unix socket path (URI-escaped in a mongodb:// URI, as drivers write it), taken as it is.
+    let unescaped = host.replace("%2F", "/").replace("%2f", "/");
+    if unescaped.ends_with(".sock") {
+        return Ok(unescaped);
     }
     // IPv6 literals keep their brackets; a missing port is mongod's default.
     let has_port = match host.rfind(']') {
@@ -117,6 +123,17 @@ mod tests {
         assert!(UpstreamSpec::parse("mongodb+srv://cluster.example.com/").is_err());
         assert!(UpstreamSpec::parse("mongodb://h1,h2/?directConnection=true").is_err());
         assert!(UpstreamSpec::parse("").is_err());
+    }
+
+    #[test]
+    fn unix_socket_paths_are_kept() {
+        assert_eq!(
+            UpstreamSpec::parse("/tmp/mongodb-27017.sock").unwrap().hosts,
+            ["/tmp/mongodb-27017.sock"]
+        );
+        let escaped = UpstreamSpec::parse("mongodb://%2Ftmp%2Fmongodb-27017.sock/").unwrap();
+        assert_eq!(escaped.hosts, ["/tmp/mongodb-27017.sock"]);
+        assert!(escaped.direct_connection);
     }
 
     #[test]

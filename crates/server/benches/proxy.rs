@@ -42,7 +42,6 @@ fn main() {
     let (mut server, server_port) = spawn(&[
         "--port",
         "0",
-        "--nounixsocket",
         "--storageEngine",
         "inMemory",
         "--logFormat",
@@ -63,39 +62,61 @@ fn main() {
         "--maxPoolSize",
         &pool_flag,
     ]);
+    // A proxy beside its server can reach it over the server's Unix socket, as PgBouncer usually does.
+    let socket = format!("/tmp/mongodb-{server_port}.sock");
+    let (mut unix_proxy, unix_proxy_port) = spawn(&[
+        "proxy",
+        "--upstream",
+        &socket,
+        "--port",
+        "0",
+        "--nounixsocket",
+        "--logFormat",
+        "json",
+        "--maxPoolSize",
+        &pool_flag,
+    ]);
     runtime.block_on(preload(server_port));
+    // Idle clients first, while the pools hold only what the idle clients' one ping each needed.
+    let idle: usize = env_or("PROXY_BENCH_IDLE", 10_000);
+    let idle_result = runtime.block_on(idle_cost(proxy.id(), proxy_port, server_port, idle));
+    eprintln!("idle: {idle_result:?}");
 
     let mut rows = Vec::new();
     for workload in [Workload::Ping, Workload::FindById] {
         for &n in &connection_counts {
             let direct = runtime.block_on(load(server_port, n, duration, workload));
-            let proxied = runtime.block_on(load(proxy_port, n, duration, workload));
-            eprintln!(
-                "{} x{n}: direct {:.0} ops/s (p50 {:?}), proxy {:.0} ops/s (p50 {:?})",
-                workload.name(),
-                direct.ops_per_sec,
-                direct.p50,
-                proxied.ops_per_sec,
-                proxied.p50
-            );
-            rows.push((workload, n, direct, proxied));
+            for (upstream, port) in [("TCP", proxy_port), ("Unix socket", unix_proxy_port)] {
+                let proxied = runtime.block_on(load(port, n, duration, workload));
+                eprintln!(
+                    "{} x{n}: direct {:.0} ops/s (p50 {:?}), proxy over {upstream} {:.0} ops/s (p50 {:?})",
+                    workload.name(),
+                    direct.ops_per_sec,
+                    direct.p50,
+                    proxied.ops_per_sec,
+                    proxied.p50
+                );
+                rows.push((workload, n, upstream, direct.clone(), proxied));
+            }
         }
     }
-    let idle: usize = env_or("PROXY_BENCH_IDLE", 10_000);
-    let idle_result = runtime.block_on(idle_cost(proxy.id(), proxy_port, server_port, idle));
-    eprintln!("idle: {idle_result:?}");
     stop(&mut proxy);
+    stop(&mut unix_proxy);
     stop(&mut server);
 
     let mut table = render(&rows, seconds, pool);
     let _ = writeln!(
         table,
-        "\n| idle clients (asked for {idle}) | opened | proxy RSS per client | server connections (current) |"
+        "\n| idle clients (asked for {idle}) | opened | proxy RSS per client | server connections (current, both proxies' and the probe's) |"
     );
     let _ = writeln!(table, "|---|---:|---:|---:|");
     match idle_result {
         Some((opened, per, upstream)) => {
-            let _ = writeln!(table, "| docwire proxy | {opened} | {:.2} KiB | {upstream} |", per / 1024.0);
+            let _ = writeln!(
+                table,
+                "| docwire proxy | {opened} | {:.2} KiB | {upstream} |",
+                per / 1024.0
+            );
         }
         None => {
             let _ = writeln!(table, "| docwire proxy | n/a | n/a | n/a |");
@@ -201,13 +222,16 @@ async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resul
 
 async fn preload(port: u16) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let documents: Vec<Document> = (0..DOCUMENTS).map(|i| doc! {"_id": i, "v": "value", "n": i}).collect();
+    let documents: Vec<Document> = (0..DOCUMENTS)
+        .map(|i| doc! {"_id": i, "v": "value", "n": i})
+        .collect();
     let insert = message(&doc! {"insert": "items", "documents": documents, "$db": "bench"});
     s.write_all(&insert).await.unwrap();
     let mut buf = Vec::new();
     read_frame(&mut s, &mut buf).await.unwrap();
 }
 
+#[derive(Clone)]
 struct LoadResult {
     ops_per_sec: f64,
     p50: Duration,
@@ -268,12 +292,18 @@ fn ping() -> Vec<u8> {
 /// The server's `connections.current` (this query's own connection included).
 async fn server_connections(port: u16) -> i64 {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    s.write_all(&message(&doc! {"serverStatus": 1, "$db": "admin"})).await.unwrap();
+    s.write_all(&message(&doc! {"serverStatus": 1, "$db": "admin"}))
+        .await
+        .unwrap();
     let mut buf = Vec::new();
     read_frame(&mut s, &mut buf).await.unwrap();
     // header (16) + flags (4) + section kind (1), then the body.
     let body = bson::RawDocument::from_bytes(&buf[21..]).unwrap();
-    body.get_document("connections").unwrap().get_i32("current").unwrap().into()
+    body.get_document("connections")
+        .unwrap()
+        .get_i32("current")
+        .unwrap()
+        .into()
 }
 
 /// Proxy RSS growth per idle client with `count` clients open (each did one ping), and the server's
@@ -300,7 +330,11 @@ async fn idle_cost(pid: u32, port: u16, server_port: u16, count: usize) -> Optio
     let after = rss_kib(pid)?;
     let upstream = server_connections(server_port).await;
     let opened = streams.len().max(1);
-    Some((opened, after.saturating_sub(before) as f64 * 1024.0 / opened as f64, upstream))
+    Some((
+        opened,
+        after.saturating_sub(before) as f64 * 1024.0 / opened as f64,
+        upstream,
+    ))
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -313,24 +347,25 @@ fn micros(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1000.0
 }
 
-fn render(rows: &[(Workload, usize, LoadResult, LoadResult)], seconds: u64, pool: usize) -> String {
+fn render(rows: &[(Workload, usize, &str, LoadResult, LoadResult)], seconds: u64, pool: usize) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "## proxy benchmarks\n");
     let _ = writeln!(
         t,
         "Round trips over raw OP_MSG connections, {seconds} s per cell, straight at a docwire server \
-         (`--storageEngine inMemory`) and through `docwire proxy --maxPoolSize {pool}` in front of it.\n"
+         (`--storageEngine inMemory`) and through `docwire proxy --maxPoolSize {pool}` in front of it, \
+         reaching it over TCP or over its Unix socket (clients always use TCP).\n"
     );
     let _ = writeln!(
         t,
-        "| workload | connections | direct ops/s | proxy ops/s | proxy / direct | direct p50 | proxy p50 | \
-         added p50 | direct p99 | proxy p99 | added p99 |"
+        "| workload | connections | proxy upstream | direct ops/s | proxy ops/s | proxy / direct | direct p50 | \
+         proxy p50 | added p50 | direct p99 | proxy p99 | added p99 |"
     );
-    let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (workload, n, direct, proxied) in rows {
+    let _ = writeln!(t, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (workload, n, upstream, direct, proxied) in rows {
         let _ = writeln!(
             t,
-            "| {} | {n} | {:.0} | {:.0} | {:.0}% | {:.1} µs | {:.1} µs | {:+.1} µs | {:.1} µs | {:.1} µs | {:+.1} µs |",
+            "| {} | {n} | {upstream} | {:.0} | {:.0} | {:.0}% | {:.1} µs | {:.1} µs | {:+.1} µs | {:.1} µs | {:.1} µs | {:+.1} µs |",
             workload.name(),
             direct.ops_per_sec,
             proxied.ops_per_sec,
