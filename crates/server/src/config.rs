@@ -284,6 +284,42 @@ mod tests {
     }
 
     #[test]
+    fn auth_is_off_by_default_and_its_limits_are_flags() {
+        let s = settings(&[]);
+        assert_eq!(s.auth, AuthOptions::default());
+        assert!(!s.auth.enabled && s.auth.enable_localhost_auth_bypass);
+        assert_eq!(
+            s.parsed_document().get_document("security").unwrap(),
+            &doc! {"authorization": "disabled"}
+        );
+        let s = settings(&[
+            "--auth",
+            "--enableLocalhostAuthBypass",
+            "false",
+            "--authFailedDelayMs",
+            "0",
+            "--maxUnauthenticatedConns",
+            "5",
+            "--authenticationTimeoutSecs",
+            "7",
+        ]);
+        assert_eq!(
+            s.auth,
+            AuthOptions {
+                enabled: true,
+                enable_localhost_auth_bypass: false,
+                auth_failed_delay: std::time::Duration::ZERO,
+                max_unauthenticated_conns: 5,
+                authentication_timeout: std::time::Duration::from_secs(7),
+            }
+        );
+        assert_eq!(
+            s.parsed_document().get_document("security").unwrap(),
+            &doc! {"authorization": "enabled"}
+        );
+    }
+
+    #[test]
     fn mongod_defaults() {
         let s = settings(&[]);
         assert_eq!(s.port, 27017);
