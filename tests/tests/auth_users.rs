@@ -191,6 +191,34 @@ async fn speculative_authentication_in_hello_then_logout() {
     let find = client.run_command("test", doc! {"find": "c"}).await.unwrap();
     assert_eq!(find.get_f64("ok").unwrap(), 1.0, "{find}");
 
+    let status = client
+        .run_command("admin", doc! {"serverStatus": 1})
+        .await
+        .unwrap();
+    let authentication = status
+        .get_document("security")
+        .unwrap()
+        .get_document("authentication")
+        .unwrap();
+    assert!(
+        authentication.get_i64("saslSupportedMechsReceived").unwrap() >= 1,
+        "{status}"
+    );
+    let sha256 = authentication
+        .get_document("mechanisms")
+        .unwrap()
+        .get_document("SCRAM-SHA-256")
+        .unwrap();
+    assert_eq!(
+        sha256.get_document("speculativeAuthenticate").unwrap(),
+        &doc! {"received": 1_i64, "successful": 1_i64}
+    );
+    // The root connection authenticated with saslStart, this one speculatively.
+    assert_eq!(
+        sha256.get_document("authenticate").unwrap(),
+        &doc! {"received": 2_i64, "successful": 2_i64}
+    );
+
     let unknown = client
         .run_command("admin", doc! {"hello": 1, "saslSupportedMechs": "admin.nobody"})
         .await

@@ -16,6 +16,7 @@ use docwire_service::{
 };
 
 use super::conversation::{ClientFirst, ScramConversation, authentication_failed};
+use super::counters::AuthCounters;
 use super::limits::{AuthOptions, UnauthenticatedCount};
 use super::privilege::{ActionType, Privilege, Resource};
 use super::required::{Requirement, requirement};
@@ -50,6 +51,7 @@ pub struct AuthorizationManager {
     key: Decoration<Client, AuthorizationSession>,
     generation: AtomicU64,
     unauthenticated: UnauthenticatedCount,
+    counters: AuthCounters,
 }
 
 impl std::fmt::Debug for AuthorizationManager {
@@ -101,9 +103,15 @@ impl AuthorizationManager {
             key,
             generation: AtomicU64::new(0),
             unauthenticated: UnauthenticatedCount::default(),
+            counters: AuthCounters::default(),
         });
         builder.add_client_observer(Arc::new(SlotObserver(manager.clone())));
         manager
+    }
+
+    /// serverStatus' `security.authentication` counters.
+    pub fn counters(&self) -> &AuthCounters {
+        &self.counters
     }
 
     /// The options.
@@ -333,7 +341,8 @@ impl AuthorizationManager {
         Ok(local && !self.store.has_users()?)
     }
 
-    /// saslStart: begins a conversation for `mechanism` on `db` with the client-first `payload`.
+    /// saslStart: begins a conversation for `mechanism` on `db` with the client-first `payload`
+    /// (`speculative` when it came inside hello).
     pub async fn sasl_start(
         &self,
         client: &Client,
@@ -341,6 +350,7 @@ impl AuthorizationManager {
         mechanism: &str,
         payload: &[u8],
         skip_empty_exchange: bool,
+        speculative: bool,
     ) -> StatusResult<SaslReply> {
         let Some(mechanism) = ScramMechanism::from_name(mechanism) else {
             return Err(Status::new(
@@ -355,6 +365,7 @@ impl AuthorizationManager {
             ));
         };
         session.lock().pending = None;
+        self.counters.received(mechanism, speculative);
         let first = match ClientFirst::parse(payload) {
             Ok(first) => first,
             Err(status) => return Err(self.failed(client, db, "", mechanism, &status).await),
@@ -373,6 +384,7 @@ impl AuthorizationManager {
             db: db.to_owned(),
             conversation,
             skip_empty_exchange,
+            speculative,
         });
         Ok(SaslReply {
             conversation_id: CONVERSATION_ID,
@@ -412,6 +424,7 @@ impl AuthorizationManager {
             payload: step.payload,
         };
         if step.done {
+            self.counters.successful(mechanism, pending.speculative);
             self.authenticated(
                 client,
                 session,
@@ -494,6 +507,7 @@ impl AuthorizationManager {
 
     /// hello's `saslSupportedMechs: "<db>.<user>"`: the user's mechanisms, `None` if no such user.
     pub fn supported_mechanisms(&self, db_user: &str) -> StatusResult<Option<Vec<&'static str>>> {
+        self.counters.sasl_supported_mechs_received();
         let Some((db, user)) = db_user.split_once('.') else {
             return Err(Status::new(
                 ErrorCode::BadValue,

@@ -12,6 +12,7 @@
 //! ([`AuthOptions`]).
 
 mod conversation;
+mod counters;
 mod limits;
 mod manager;
 pub mod privilege;
@@ -24,6 +25,7 @@ mod store;
 mod user;
 
 pub use conversation::{ClientFirst, ScramConversation, ScramStep, StepReply, authentication_failed};
+pub use counters::AuthCounters;
 pub use limits::{
     AuthOptions, DEFAULT_AUTH_FAILED_DELAY, DEFAULT_AUTHENTICATION_TIMEOUT, DEFAULT_MAX_UNAUTHENTICATED_CONNS,
 };

@@ -41,6 +41,8 @@ pub(crate) struct PendingConversation {
     pub(crate) conversation: ScramConversation,
     /// saslStart's `options.skipEmptyExchange`.
     pub(crate) skip_empty_exchange: bool,
+    /// Whether it began inside hello (speculativeAuthenticate), for serverStatus.
+    pub(crate) speculative: bool,
 }
 
 /// The state behind the lock.

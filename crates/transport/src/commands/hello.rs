@@ -289,7 +289,7 @@ async fn add_auth_fields(
     if let Some(Bson::Document(speculative)) = cmd.get("speculativeAuthenticate") {
         let db = speculative.get_str("db").unwrap_or("admin");
         if speculative.contains_key("saslStart")
-            && let Ok(answer) = sasl::start(auth, ctx, db, speculative).await
+            && let Ok(answer) = sasl::start(auth, ctx, db, speculative, true).await
         {
             let mut answer = sasl::reply_document(answer);
             answer.remove("ok");

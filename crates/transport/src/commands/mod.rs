@@ -43,7 +43,7 @@ pub use kill_op::KillOp;
 pub use list_commands::ListCommands;
 pub use logout::Logout;
 pub use ping::Ping;
-pub use sasl::{SaslContinue, SaslStart};
+pub use sasl::{AuthServerStatus, SaslContinue, SaslStart};
 pub use server_status::ServerStatus;
 pub use sessions::{EndSessions, RefreshSessions, StartSession};
 pub use topology::TopologyState;
@@ -74,10 +74,14 @@ pub fn register_admin_commands(registry: &mut CommandRegistry, deps: AdminDeps) 
 }
 
 /// Registers the authentication and user-management commands (saslStart, saslContinue, createUser,
-/// updateUser, dropUser, dropAllUsersFromDatabase, grantRolesToUser, revokeRolesFromUser, usersInfo).
+/// updateUser, dropUser, dropAllUsersFromDatabase, grantRolesToUser, revokeRolesFromUser, usersInfo),
+/// and wraps an already registered serverStatus so it reports the `security` section.
 /// They act through the entry point's [`crate::auth::AuthorizationManager`]
 /// ([`crate::CommandEntryPoint::with_auth`]).
 pub fn register_auth_commands(registry: &mut CommandRegistry) {
+    if let Some(inner) = registry.find("serverStatus").cloned() {
+        registry.register(Arc::new(AuthServerStatus::new(inner)));
+    }
     registry
         .register(Arc::new(SaslStart))
         .register(Arc::new(SaslContinue))

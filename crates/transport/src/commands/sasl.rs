@@ -1,5 +1,8 @@
 //! `saslStart` and `saslContinue`: SCRAM authentication over SASL, as mongod runs it (one
-//! conversation per connection, `conversationId: 1`, payloads as BinData).
+//! conversation per connection, `conversationId: 1`, payloads as BinData); and serverStatus'
+//! `security` section with the authentication counters.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bson::{Binary, Bson, Document, doc, spec::BinarySubtype};
@@ -48,12 +51,14 @@ pub(crate) fn reply_document(reply: SaslReply) -> Document {
     }
 }
 
-/// Runs saslStart's body (`mechanism`, `payload`, `options.skipEmptyExchange`) for `db`.
+/// Runs saslStart's body (`mechanism`, `payload`, `options.skipEmptyExchange`) for `db`;
+/// `speculative` when it came inside hello.
 pub(crate) async fn start(
     auth: &AuthorizationManager,
     ctx: &RequestContext<'_>,
     db: &str,
     cmd: &Document,
+    speculative: bool,
 ) -> StatusResult<SaslReply> {
     let mechanism = cmd
         .get_str("mechanism")
@@ -64,8 +69,15 @@ pub(crate) async fn start(
         .and_then(|o| o.get("skipEmptyExchange"))
         .is_some_and(truthy);
     let payload = payload(cmd)?;
-    auth.sasl_start(ctx.client, db, mechanism, &payload, skip_empty_exchange)
-        .await
+    auth.sasl_start(
+        ctx.client,
+        db,
+        mechanism,
+        &payload,
+        skip_empty_exchange,
+        speculative,
+    )
+    .await
 }
 
 #[async_trait]
@@ -90,7 +102,7 @@ impl Command for SaslStart {
     ) -> StatusResult<()> {
         let auth = manager(request)?;
         let cmd = request.merged()?;
-        let answer = start(auth, ctx, request.database, &cmd).await?;
+        let answer = start(auth, ctx, request.database, &cmd, false).await?;
         reply.set_command_reply(reply_document(answer));
         Ok(())
     }
@@ -126,6 +138,42 @@ impl Command for SaslContinue {
         let payload = payload(&cmd)?;
         let answer = auth.sasl_continue(ctx.client, conversation_id, &payload).await?;
         reply.set_command_reply(reply_document(answer));
+        Ok(())
+    }
+}
+
+/// serverStatus with mongod's `security` section (the authentication counters) appended.
+pub struct AuthServerStatus {
+    inner: Arc<dyn Command>,
+}
+
+impl AuthServerStatus {
+    /// Wraps the registered serverStatus.
+    pub fn new(inner: Arc<dyn Command>) -> AuthServerStatus {
+        AuthServerStatus { inner }
+    }
+}
+
+#[async_trait]
+impl Command for AuthServerStatus {
+    fn names(&self) -> &'static [&'static str] {
+        self.inner.names()
+    }
+
+    fn help(&self) -> &'static str {
+        self.inner.help()
+    }
+
+    async fn run(
+        &self,
+        ctx: &mut RequestContext<'_>,
+        request: &CommandRequest<'_>,
+        reply: &mut ReplyBuilder,
+    ) -> StatusResult<()> {
+        self.inner.run(ctx, request, reply).await?;
+        if let Some(auth) = request.auth {
+            reply.body_mut().insert("security", auth.counters().to_document());
+        }
         Ok(())
     }
 }
