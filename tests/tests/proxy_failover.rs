@@ -75,8 +75,7 @@ async fn primary(hosts: &[String]) -> String {
     tokio::time::timeout(PATIENCE, async {
         loop {
             for host in hosts {
-                let Ok(client) =
-                    Client::with_uri_str(format!(
+                let Ok(client) = Client::with_uri_str(format!(
                     "mongodb://{host}/?directConnection=true&serverSelectionTimeoutMS=500"
                 ))
                 .await
@@ -215,10 +214,18 @@ async fn writes_through_the_proxy_survive_a_step_down_exactly_once() {
     assert!(errors.is_empty(), "the client saw errors: {errors:?}");
     let copies = copies(&hosts).await;
     for id in &acknowledged {
-        assert_eq!(copies.get(id), Some(&1), "acknowledged write {id} is held {:?} times", copies.get(id));
+        assert_eq!(
+            copies.get(id),
+            Some(&1),
+            "acknowledged write {id} is held {:?} times",
+            copies.get(id)
+        );
     }
     let on_new = ids_on(&new).await;
-    assert!(!on_new.is_empty(), "writes after the step-down went to the new primary");
+    assert!(
+        !on_new.is_empty(),
+        "writes after the step-down went to the new primary"
+    );
     // proxyStats saw the failover: at least one retry or the writes would have failed.
     let stats = driver(&proxy.uri())
         .await
@@ -226,7 +233,10 @@ async fn writes_through_the_proxy_survive_a_step_down_exactly_once() {
         .run_command(doc! {"proxyStats": 1})
         .await
         .unwrap();
-    assert!(stats.get_i64("totalRequests").unwrap() >= acknowledged.len() as i64, "{stats}");
+    assert!(
+        stats.get_i64("totalRequests").unwrap() >= acknowledged.len() as i64,
+        "{stats}"
+    );
     eprintln!("proxyStats after the step-down: {stats}");
 
     assert!(proxy.shutdown(Duration::from_secs(5)).await);
@@ -243,7 +253,9 @@ async fn writes_through_the_proxy_survive_a_stopped_primary() {
     let members = hosts.join(",");
     let mut servers = Vec::new();
     for (i, port) in ports.iter().enumerate() {
-        servers.push(Some(start_member(*port, &members, &dir.path().join(i.to_string())).await));
+        servers.push(Some(
+            start_member(*port, &members, &dir.path().join(i.to_string())).await,
+        ));
     }
     let old = primary(&hosts).await;
     let old_index = hosts.iter().position(|h| *h == old).unwrap();
@@ -261,11 +273,22 @@ async fn writes_through_the_proxy_survive_a_stopped_primary() {
 
     let new = primary(&hosts).await;
     assert_ne!(new, old, "another member took over");
-    assert!(!ids_on(&new).await.is_empty(), "writes after the stop went to the new primary");
+    assert!(
+        !ids_on(&new).await.is_empty(),
+        "writes after the stop went to the new primary"
+    );
     // Bring the old member back on its data to count what it holds.
-    let restarted = start_member(ports[old_index], &members, &dir.path().join(old_index.to_string())).await;
+    let restarted = start_member(
+        ports[old_index],
+        &members,
+        &dir.path().join(old_index.to_string()),
+    )
+    .await;
     let copies = copies(&hosts).await;
-    let missing: Vec<&i64> = acknowledged.iter().filter(|id| !copies.contains_key(id)).collect();
+    let missing: Vec<&i64> = acknowledged
+        .iter()
+        .filter(|id| !copies.contains_key(id))
+        .collect();
     assert!(missing.is_empty(), "acknowledged writes lost: {missing:?}");
     // A set that replicates would roll back a write the dead primary applied but never acknowledged;
     // without replication that one write (there is one writer) may be held by both members.

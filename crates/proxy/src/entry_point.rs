@@ -30,6 +30,7 @@ use crate::pins::Pins;
 use crate::reply::{ReplySummary, summarize};
 use crate::request::RequestInfo;
 use crate::request_log::{RequestLog, RequestRecord};
+use crate::rewrite::{no_transactions_on_standalone, without_body_fields};
 use crate::router::{ProxyMode, Router};
 use crate::server_session::{ServerSession, unreachable};
 use crate::shadow::compare_replies;
@@ -268,8 +269,20 @@ impl ProxyEntryPoint {
             Ok(target) => target,
             Err(status) => return Forwarded::failed(&status, None),
         };
-        let message = outgoing(request);
-        let retryable = info.is_retryable();
+        // A standalone refuses txnNumber: drop it from retryable writes, refuse transactions as it does.
+        let standalone = info.txn_number.is_some() && parts.router.is_standalone(&host);
+        if standalone && info.autocommit.is_some() {
+            if let Some(lsid) = &info.lsid {
+                parts.pins.unpin_transaction(lsid);
+            }
+            return Forwarded::failed(&no_transactions_on_standalone(), Some(host));
+        }
+        let message = if standalone {
+            without_body_fields(msg, &["txnNumber"])?
+        } else {
+            outgoing(request)
+        };
+        let retryable = info.is_retryable() && !standalone;
         let mut retried = false;
         loop {
             let session = match held.take() {

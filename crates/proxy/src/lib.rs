@@ -16,6 +16,7 @@ pub mod pins;
 pub mod reply;
 pub mod request;
 pub mod request_log;
+pub mod rewrite;
 pub mod router;
 mod running;
 pub mod server_session;

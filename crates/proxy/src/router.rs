@@ -3,7 +3,7 @@
 //! the monitor about failures so the next selection avoids a dead or demoted host.
 
 use bson::Document;
-use docwire_executor::sdam::{Operation, ReadPreference, ReplicaSetMonitor, TopologyDescription};
+use docwire_executor::sdam::{Operation, ReadPreference, ReplicaSetMonitor, ServerType, TopologyDescription};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 
 use crate::request::RequestInfo;
@@ -82,6 +82,14 @@ impl Router {
         self.monitor
             .select(Operation::Write, &ReadPreference::primary())
             .await
+    }
+
+    /// Whether `host` is a standalone mongod (no replica set, not a mongos).
+    pub fn is_standalone(&self, host: &str) -> bool {
+        self.monitor
+            .topology()
+            .server(host)
+            .is_some_and(|sd| sd.server_type == ServerType::Standalone)
     }
 
     /// Tells the monitor what `host` did with a request: a transport failure or a reply.
