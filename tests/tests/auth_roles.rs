@@ -160,6 +160,34 @@ async fn each_role_is_allowed_exactly_its_commands() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    // listDatabases lists only the databases a user has privileges on; readAnyDatabase sees all.
+    let names = |reply: Document| -> Vec<String> {
+        reply
+            .get_array("databases")
+            .unwrap()
+            .iter()
+            .map(|d| d.as_document().unwrap().get_str("name").unwrap().to_owned())
+            .collect()
+    };
+    let listed = client_as(&uri, "reader")
+        .await
+        .database("admin")
+        .run_command(doc! {"listDatabases": 1})
+        .await
+        .unwrap();
+    assert_eq!(names(listed), ["a"]);
+    let listed = client_as(&uri, "anyreader")
+        .await
+        .database("admin")
+        .run_command(doc! {"listDatabases": 1})
+        .await
+        .unwrap();
+    let all = names(listed);
+    assert!(
+        all.iter().any(|n| n == "a") && all.iter().any(|n| n == "b") && all.iter().any(|n| n == "admin"),
+        "{all:?}"
+    );
+
     // Every user may read its own usersInfo, and only its own.
     let reader = client_as(&uri, "reader").await;
     let own = reader

@@ -114,10 +114,11 @@ pub async fn start(
     let topology = deps.topology.clone();
     let mut registry = CommandRegistry::new();
     register_admin_commands(&mut registry, deps.clone());
-    register_auth_commands(&mut registry);
     // Before the registry is published, so listCommands shows them.
     register_pool_commands(&mut registry, &egress);
     docwire_db::commands::register_db_commands(&mut registry, &db);
+    // After the db commands: it wraps their listDatabases.
+    register_auth_commands(&mut registry);
     let replication = match &settings.replication {
         Some(repl) => Some(crate::replication::install(
             repl,

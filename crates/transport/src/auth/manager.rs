@@ -302,6 +302,22 @@ impl AuthorizationManager {
                 .is_some_and(|u| u.is_authorized(action, resource))
     }
 
+    /// Whether the connection's user has any privilege on database `db` or one of its collections
+    /// (mongod's test for listing a database to a user without listDatabases).
+    pub fn has_any_privilege_on(&self, client: &Client, db: &str) -> bool {
+        use super::privilege::ResourcePattern;
+        if !self.options.enabled {
+            return true;
+        }
+        self.current_user(client).is_some_and(|user| {
+            user.privileges.iter().any(|p| match &p.resource {
+                ResourcePattern::AnyResource | ResourcePattern::AnyNormalResource => true,
+                ResourcePattern::Database(d) | ResourcePattern::Collection(d, _) => d == db,
+                ResourcePattern::Cluster => false,
+            })
+        })
+    }
+
     /// The authenticated user, with roles reloaded if users changed since they were loaded (a dropped
     /// user keeps its name and loses every privilege).
     pub fn current_user(&self, client: &Client) -> Option<AuthenticatedUser> {

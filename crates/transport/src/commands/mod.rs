@@ -2,6 +2,7 @@
 //! [`register_admin_commands`], which puts them all in a [`CommandRegistry`] with what they share
 //! ([`AdminDeps`]).
 
+mod authorized_databases;
 mod build_info;
 mod connection_status;
 mod counters;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 
 use crate::command::CommandRegistry;
 
+pub use authorized_databases::AuthorizedDatabases;
 pub use build_info::{BuildInfo, SERVER_VERSION, SERVER_VERSION_ARRAY};
 pub use connection_status::ConnectionStatus;
 pub use counters::OpCounters;
@@ -75,12 +77,16 @@ pub fn register_admin_commands(registry: &mut CommandRegistry, deps: AdminDeps) 
 
 /// Registers the authentication and user-management commands (saslStart, saslContinue, createUser,
 /// updateUser, dropUser, dropAllUsersFromDatabase, grantRolesToUser, revokeRolesFromUser, usersInfo),
-/// and wraps an already registered serverStatus so it reports the `security` section.
+/// and wraps the already registered serverStatus (adding the `security` section) and listDatabases
+/// (listing only the databases the user has privileges on): register them last.
 /// They act through the entry point's [`crate::auth::AuthorizationManager`]
 /// ([`crate::CommandEntryPoint::with_auth`]).
 pub fn register_auth_commands(registry: &mut CommandRegistry) {
     if let Some(inner) = registry.find("serverStatus").cloned() {
         registry.register(Arc::new(AuthServerStatus::new(inner)));
+    }
+    if let Some(inner) = registry.find("listDatabases").cloned() {
+        registry.register(Arc::new(AuthorizedDatabases::new(inner)));
     }
     registry
         .register(Arc::new(SaslStart))
