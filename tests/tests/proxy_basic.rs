@@ -89,6 +89,24 @@ async fn driver_through_the_proxy_sees_the_upstream() {
     let duplicate = second_items.insert_one(doc! {"_id": 1}).await.unwrap_err();
     assert!(format!("{duplicate}").contains("E11000"), "{duplicate}");
 
+    // serverStatus is the proxy's own, with a proxy section: its mode, the upstream and its pool.
+    let status = first
+        .database("admin")
+        .run_command(doc! {"serverStatus": 1})
+        .await
+        .expect("serverStatus from the proxy");
+    assert_eq!(status.get_str("process").ok(), Some("docwire proxy"), "{status}");
+    let section = status.get_document("proxy").expect("a proxy section");
+    assert_eq!(section.get_str("mode").ok(), Some("normal"), "{section}");
+    let servers = section.get_document("upstream").unwrap().get_array("servers").unwrap();
+    assert_eq!(servers.len(), 1, "{section}");
+    assert_eq!(
+        servers[0].as_document().unwrap().get_str("host").ok(),
+        Some(upstream.as_str()),
+        "{section}"
+    );
+    assert!(section.get_document("pool").is_ok(), "{section}");
+
     // The upstream goes away: commands fail (not hang), and the proxy still answers the handshake.
     drop(direct);
     assert!(server.shutdown(Duration::from_secs(5)).await);
