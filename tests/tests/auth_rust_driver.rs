@@ -146,3 +146,58 @@ async fn scram_sha_256_and_sha_1_authenticate_and_wrong_passwords_fail() {
     }
     server.shutdown(std::time::Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn users_persist_in_the_storage_engine_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let dbpath = dir.path().to_str().unwrap();
+    let server = start_server(&["--auth", "--dbpath", dbpath], None).await;
+    let anonymous = Client::with_uri_str(server.uri()).await.unwrap();
+    anonymous
+        .database("admin")
+        .run_command(doc! {"createUser": "keeper", "pwd": "kept-pw", "roles": ["root"]})
+        .await
+        .unwrap();
+    drop(anonymous);
+    assert!(server.shutdown(std::time::Duration::from_secs(5)).await);
+
+    let server = start_server(&["--auth", "--dbpath", dbpath], None).await;
+    // The user is still there: the localhost exception stays closed ...
+    let anonymous = Client::with_uri_str(server.uri()).await.unwrap();
+    let err = anonymous
+        .database("admin")
+        .run_command(doc! {"createUser": "intruder", "pwd": "x", "roles": ["root"]})
+        .await
+        .expect_err("the localhost exception is closed");
+    assert_eq!(server_code(&err), Some(13), "{err}");
+    // ... and it authenticates, and is stored in mongod's shape.
+    let keeper = client_as(&server.uri(), "keeper", "kept-pw", None).await;
+    let stored = keeper
+        .database("admin")
+        .collection::<Document>("system.users")
+        .find_one(doc! {"_id": "admin.keeper"})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.get_str("user").unwrap(), "keeper");
+    assert_eq!(stored.get_str("db").unwrap(), "admin");
+    let credentials = stored.get_document("credentials").unwrap();
+    assert_eq!(
+        credentials
+            .get_document("SCRAM-SHA-1")
+            .unwrap()
+            .get_i32("iterationCount")
+            .unwrap(),
+        10000
+    );
+    assert_eq!(
+        credentials
+            .get_document("SCRAM-SHA-256")
+            .unwrap()
+            .get_i32("iterationCount")
+            .unwrap(),
+        15000
+    );
+    assert!(!stored.to_string().contains("kept-pw"));
+    server.shutdown(std::time::Duration::from_secs(5)).await;
+}
