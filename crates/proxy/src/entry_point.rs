@@ -623,7 +623,7 @@ impl ServiceEntryPoint for ProxyEntryPoint {
         let latency = self.now().saturating_duration_since(started);
 
         parts.stats.record(&info.command, latency, forwarded.summary.ok);
-        parts.log.record(&RequestRecord {
+        parts.log.record_with(latency, || RequestRecord {
             client_id: client.connection_id(),
             command: info.command.clone(),
             db: info.db.clone(),

@@ -207,21 +207,29 @@ impl RequestLog {
 
     /// Logs `record` if it is sampled or slow; never waits for the disk and never panics.
     pub fn record(&self, record: &RequestRecord) {
+        self.record_with(record.latency, || record.clone());
+    }
+
+    /// Like [`record`](Self::record) for a request that took `latency`, building the record only if it
+    /// is logged (the hot path then allocates nothing for requests sampled out).
+    pub fn record_with(&self, latency: Duration, make: impl FnOnce() -> RequestRecord) {
         let inner = &*self.inner;
-        let slow = record.latency >= inner.slow;
+        let slow = latency >= inner.slow;
         let sampled = inner.sample_next();
-        if slow {
-            inner.counters.slow.fetch_add(1, Ordering::Relaxed);
-            emit_slow(record);
-        } else if sampled {
-            emit_sampled(record);
-        } else {
+        if !slow && !sampled {
             inner.counters.sampled_out.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        let record = make();
+        if slow {
+            inner.counters.slow.fetch_add(1, Ordering::Relaxed);
+            emit_slow(&record);
+        } else {
+            emit_sampled(&record);
+        }
         inner.counters.logged.fetch_add(1, Ordering::Relaxed);
         if let Some(sender) = inner.writer.as_ref().and_then(|w| w.sender.as_ref()) {
-            let message = WriterMessage::Record(Box::new((bson::DateTime::now(), record.clone(), slow)));
+            let message = WriterMessage::Record(Box::new((bson::DateTime::now(), record, slow)));
             match sender.try_send(message) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {

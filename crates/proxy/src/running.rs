@@ -58,7 +58,7 @@ pub struct ProxyConfig {
 }
 
 impl ProxyConfig {
-    /// Defaults in front of `upstream`: normal mode, mongod's pool options, no request log file.
+    /// Defaults in front of `upstream`: normal mode, mongod's pool options, only slow requests logged.
     pub fn new(upstream: UpstreamSpec) -> ProxyConfig {
         ProxyConfig {
             upstream,
@@ -69,7 +69,11 @@ impl ProxyConfig {
             pool: docwire_pool::Options::default(),
             checkout_timeout: Duration::from_secs(10),
             pins: PinOptions::default(),
-            request_log: RequestLogConfig::default(),
+            // Slow requests only, as the command line's default --logSampleRate 0.
+            request_log: RequestLogConfig {
+                sample_rate: 0.0,
+                ..RequestLogConfig::default()
+            },
             // mongos waits up to 20 s for a host (defaultFindReplicaSetHostTimeoutMS); a proxy whose
             // clients wait on it answers sooner.
             monitor: MonitorOptions {
@@ -184,11 +188,7 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
     monitor.start();
     let router = Router::new(monitor, config.mode);
 
-    let log = if config.request_log.file.is_some() || config.request_log.sample_rate > 0.0 {
-        RequestLog::new(config.request_log.clone())?
-    } else {
-        RequestLog::disabled()
-    };
+    let log = RequestLog::new(config.request_log.clone())?;
     let stats = Arc::new(ProxyStats::new());
     let pins = Arc::new(Pins::new(config.pins.clone()));
     let limits = Arc::new(UpstreamLimits::new());

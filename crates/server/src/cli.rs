@@ -29,7 +29,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run in front of an upstream MongoDB server, forwarding every command to it.
+    /// Run as a pooling, routing proxy in front of an upstream MongoDB deployment.
     Proxy(ProxyArgs),
 }
 
