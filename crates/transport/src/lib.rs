@@ -1,5 +1,5 @@
 //! Listeners and sessions (TCP, Unix socket), the ingress `ServiceStateMachine`, `ServiceEntryPoint`,
-//! service executors, the command layer, and the egress connection.
+//! service executors, the command layer, TLS on both sides, and the egress connection.
 //!
 //! A [`TransportLayer`] accepts connections; the [`SessionManager`] admits them under `maxConns`; each
 //! runs a [`ServiceStateMachine`] on a [`ServiceExecutor`], which hands every request to a
@@ -19,10 +19,11 @@ mod session;
 mod session_manager;
 mod state_machine;
 pub mod tags;
+pub mod tls;
 mod transport_layer;
 
 pub use command::{Command, CommandRegistry, CommandRequest};
-pub use egress::connect;
+pub use egress::{connect, connect_tls};
 pub use entry_point::CommandEntryPoint;
 pub use service_entry_point::{DbResponse, RequestContext, ServiceEntryPoint};
 pub use service_executor::{ServiceExecutor, ServiceExecutorKind};

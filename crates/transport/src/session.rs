@@ -1,8 +1,9 @@
 //! `Session`: one connection (TCP or Unix socket) with a framed reader and writer on the rpc codec, and
-//! `SessionInfo`, the part of it other tasks may see (ids, addresses, tags, whether the peer is there).
+//! `SessionInfo`, the part of it other tasks may see (ids, addresses, tags, whether the peer is there,
+//! whether it runs over TLS).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -12,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::Decoder;
 
 use crate::tags;
+use crate::tls::TlsInfo;
 
 /// What other tasks may know of a session. Shared as `Arc<SessionInfo>`.
 #[derive(Debug)]
@@ -22,6 +24,8 @@ pub struct SessionInfo {
     is_unix: bool,
     tags: AtomicU32,
     connected: AtomicBool,
+    // Set once, after the TLS handshake (which runs after admission, in the session's task).
+    tls: OnceLock<TlsInfo>,
 }
 
 impl SessionInfo {
@@ -34,6 +38,7 @@ impl SessionInfo {
             is_unix,
             tags: AtomicU32::new(tags::PENDING),
             connected: AtomicBool::new(true),
+            tls: OnceLock::new(),
         }
     }
 
@@ -55,6 +60,21 @@ impl SessionInfo {
     /// Whether this session came in over the Unix socket.
     pub fn is_unix(&self) -> bool {
         self.is_unix
+    }
+
+    /// Records that the session runs over TLS (once; later calls are ignored).
+    pub fn set_tls(&self, info: TlsInfo) {
+        let _ = self.tls.set(info);
+    }
+
+    /// What the session's TLS handshake negotiated; `None` for a plain session.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.tls.get()
+    }
+
+    /// Whether the session runs over TLS (its messages then carry no checksums, as in mongod).
+    pub fn is_tls(&self) -> bool {
+        self.tls.get().is_some()
     }
 
     /// The tags (see [`crate::tags`]).
@@ -138,6 +158,17 @@ impl Session {
             read_buf: BytesMut::new(),
             counters,
         }
+    }
+
+    /// Puts bytes already read from the stream (to tell TLS from plain) ahead of what comes next.
+    pub fn prepend(&mut self, bytes: &[u8]) {
+        self.counters
+            .bytes_in
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let mut buf = BytesMut::with_capacity(bytes.len() + self.read_buf.len());
+        buf.extend_from_slice(bytes);
+        buf.extend_from_slice(&self.read_buf);
+        self.read_buf = buf;
     }
 
     /// The shared info.

@@ -1,7 +1,7 @@
 //! The ingress `ServiceStateMachine`: one per session, looping Source -> Process -> Sink with mongod's
 //! rules (session_workflow.cpp): fresh reply ids and responseTo, a checksum on the reply when the
-//! request had one, the request's compressor, exhaust synthesis, no reply to moreToCome requests, and on
-//! any error EndSession with cleanup exactly once.
+//! request had one (never on a TLS session), the request's compressor, exhaust synthesis, no reply to
+//! moreToCome requests, and on any error EndSession with cleanup exactly once.
 //!
 //! Transitions (the seed's table):
 //!
@@ -216,8 +216,8 @@ impl ServiceStateMachine {
         })?;
         let flags = op_msg_flags(&message);
         self.compressor = compressor;
-        // TLS sessions carry no checksums (as mongod); TLS is not offered yet, so every request that asks gets one.
-        self.wants_checksum = flags.checksum_present();
+        // TLS sessions carry no checksums (as mongod: TLS already protects the bytes), whatever the request had.
+        self.wants_checksum = flags.checksum_present() && !self.session.info().is_tls();
         self.exhaust_next = None;
         self.request = Some(message);
         Ok(if flags.more_to_come() {

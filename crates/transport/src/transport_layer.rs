@@ -1,6 +1,8 @@
 //! `TransportLayer`: TCP listeners on every `--bind_ip` address and `--port`, plus mongod's Unix socket
 //! `<unixSocketPrefix>/mongodb-<port>.sock`; each accepted connection is admitted by the session manager
-//! (or closed over the limit) and runs a state machine on the service executor.
+//! (or closed over the limit) and runs a state machine on the service executor. With `--tlsMode` set, a
+//! TCP session first settles TLS in its own task (the accept loop never waits on a client); the Unix
+//! socket stays plain.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,14 +11,15 @@ use std::time::Duration;
 
 use docwire_rpc::{ErrorCode, Status, StatusResult, limits::MAX_MESSAGE_SIZE_BYTES};
 use docwire_service::{ServiceContext, TransportSession};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::service_entry_point::ServiceEntryPoint;
 use crate::service_executor::{ServiceExecutor, ServiceExecutorKind};
-use crate::session::{Session, SessionStream};
+use crate::session::{Session, SessionInfo, SessionStream};
 use crate::session_manager::SessionManager;
 use crate::state_machine::{ServiceStateMachine, StateMachineConfig};
+use crate::tls::{IngressTls, Negotiated, TlsOptions};
 
 /// Listener and session settings, with mongod's names and defaults.
 #[derive(Clone)]
@@ -35,6 +38,8 @@ pub struct TransportConfig {
     pub max_message_size: usize,
     /// State-machine settings (partial-message timeout, transition observer).
     pub state_machine: StateMachineConfig,
+    /// `--tlsMode` and the certificate files (TCP listeners only).
+    pub tls: TlsOptions,
 }
 
 impl Default for TransportConfig {
@@ -47,6 +52,7 @@ impl Default for TransportConfig {
             service_executor: ServiceExecutorKind::Async,
             max_message_size: MAX_MESSAGE_SIZE_BYTES,
             state_machine: StateMachineConfig::default(),
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -63,6 +69,7 @@ struct Shared {
     sessions: Arc<SessionManager>,
     entry_point: Arc<dyn ServiceEntryPoint>,
     executor: ServiceExecutor,
+    tls: Option<Arc<IngressTls>>,
     config: TransportConfig,
     stop_accepting: CancellationToken,
 }
@@ -81,6 +88,8 @@ impl TransportLayer {
         sessions: Arc<SessionManager>,
         entry_point: Arc<dyn ServiceEntryPoint>,
     ) -> StatusResult<TransportLayer> {
+        // Bad certificate files stop the start, before anything listens (as mongod).
+        let tls = IngressTls::load(&config.tls)?;
         let mut tcp = Vec::new();
         let mut port = config.port;
         for ip in &config.bind_ips {
@@ -110,6 +119,7 @@ impl TransportLayer {
             sessions,
             entry_point,
             executor,
+            tls,
             config,
             stop_accepting: CancellationToken::new(),
         });
@@ -148,7 +158,7 @@ impl TransportLayer {
                         Ok((stream, remote)) => {
                             let _ = stream.set_nodelay(true);
                             let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                            start_session(&shared, Box::new(stream), local, remote.to_string(), false);
+                            start_session(&shared, Incoming::Tcp(stream), local, remote.to_string());
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -170,7 +180,7 @@ impl TransportLayer {
                     };
                     match accepted {
                         Ok((stream, _)) => {
-                            start_session(&shared, Box::new(stream), local.clone(), local.clone(), true)
+                            start_session(&shared, Incoming::Unix(stream), local.clone(), local.clone())
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed on the Unix socket");
@@ -202,24 +212,19 @@ impl TransportHandle {
     }
 }
 
-fn start_session(
-    shared: &Arc<Shared>,
-    stream: Box<dyn SessionStream>,
-    local: String,
-    remote: String,
-    is_unix: bool,
-) {
+/// An accepted connection, before any TLS.
+enum Incoming {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+fn start_session(shared: &Arc<Shared>, incoming: Incoming, local: String, remote: String) {
+    let is_unix = matches!(incoming, Incoming::Unix(_));
     let Some((info, guard)) = shared.sessions.admit(local, remote, is_unix) else {
         // Over the limit: dropping the stream closes it without a reply.
         return;
     };
     let id = info.id();
-    let session = Session::new(
-        info.clone(),
-        stream,
-        shared.config.max_message_size,
-        shared.sessions.counters().clone(),
-    );
     let client = match shared.service.make_client(
         format!("conn{id}"),
         Some(info.clone() as Arc<dyn TransportSession>),
@@ -231,22 +236,80 @@ fn start_session(
         }
     };
     tracing::info!(remote = info.remote(), connection_id = id, "Connection accepted");
-    let ssm = ServiceStateMachine::new(
-        session,
-        client,
-        shared.entry_point.clone(),
-        guard.end_token().clone(),
-        shared.config.state_machine.clone(),
-    );
-    let remote = info.remote().to_owned();
+    let shared_for_task = shared.clone();
     let work = async move {
-        ssm.run().await;
-        tracing::info!(remote = %remote, connection_id = id, "Connection ended");
+        let shared = shared_for_task;
+        let end = guard.end_token().clone();
+        // The TLS handshake runs here, in the session's own task, and stops when the session is ended.
+        let session = tokio::select! {
+            session = open_session(&shared, incoming, &info) => session,
+            _ = end.cancelled() => None,
+        };
+        match session {
+            Some(session) => {
+                let ssm = ServiceStateMachine::new(
+                    session,
+                    client,
+                    shared.entry_point.clone(),
+                    end,
+                    shared.config.state_machine.clone(),
+                );
+                ssm.run().await;
+            }
+            None => info.mark_disconnected(),
+        }
+        tracing::info!(remote = info.remote(), connection_id = id, "Connection ended");
         drop(guard);
     };
     if let Err(status) = shared.executor.schedule(format!("conn{id}"), work) {
         tracing::warn!(%status, "refused a session");
     }
+}
+
+/// The session over `incoming`: plain, or (on TCP with a TLS mode) after sniffing its first bytes and,
+/// for a TLS client, the handshake. `None` when the connection was refused (requireTLS and a plain
+/// client, a failed handshake, a client silent past the handshake timeout); mongod logs why.
+async fn open_session(shared: &Shared, incoming: Incoming, info: &Arc<SessionInfo>) -> Option<Session> {
+    let (stream, prefix): (Box<dyn SessionStream>, Vec<u8>) = match (incoming, &shared.tls) {
+        (Incoming::Unix(stream), _) => (Box::new(stream), Vec::new()),
+        (Incoming::Tcp(stream), None) => (Box::new(stream), Vec::new()),
+        (Incoming::Tcp(stream), Some(tls)) => match tls.negotiate(stream).await {
+            Ok(Negotiated::Plain { stream, prefix }) => (Box::new(stream), prefix),
+            Ok(Negotiated::Tls {
+                stream,
+                info: tls_info,
+            }) => {
+                tracing::debug!(
+                    remote = info.remote(),
+                    connection_id = info.id(),
+                    version = tls_info.version,
+                    client_certificate = tls_info.client_certificate,
+                    "TLS session established"
+                );
+                info.set_tls(tls_info);
+                (stream, Vec::new())
+            }
+            Err(status) => {
+                tracing::info!(
+                    remote = info.remote(),
+                    connection_id = info.id(),
+                    error = %status,
+                    "Error receiving request from client. Ending connection from remote"
+                );
+                return None;
+            }
+        },
+    };
+    let mut session = Session::new(
+        info.clone(),
+        stream,
+        shared.config.max_message_size,
+        shared.sessions.counters().clone(),
+    );
+    if !prefix.is_empty() {
+        session.prepend(&prefix);
+    }
+    Some(session)
 }
 
 fn socket_addr(ip: &str, port: u16) -> StatusResult<SocketAddr> {

@@ -28,6 +28,7 @@ async fn handshake_is_kept_and_compression_negotiated() {
         app_name: Some("egress-test".into()),
         compressors: vec![Compressor::Zstd, Compressor::Snappy],
         checksums: false,
+        tls: None,
     };
     let mut client = AsyncDbClient::connect(&server.addr, T, &options).await.unwrap();
     assert_eq!(client.hello().max_wire_version, 25);

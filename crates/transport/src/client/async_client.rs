@@ -1,5 +1,6 @@
 //! `AsyncDbClient`: one egress connection that finished its handshake, running commands as OP_MSG with
-//! fresh request ids, the negotiated compressor and optional checksums (mongod's AsyncDBClient).
+//! fresh request ids, the negotiated compressor and optional checksums (mongod's AsyncDBClient), over
+//! TCP, TLS or a Unix socket.
 
 use std::time::Duration;
 
@@ -11,9 +12,10 @@ use docwire_rpc::{
 use tokio_util::sync::CancellationToken;
 
 use super::hello_reply::HelloReply;
-use crate::egress::connect;
+use crate::egress::connect_tls;
 use crate::session::{Received, Session};
 use crate::state_machine::next_message_id;
+use crate::tls::ClientTls;
 
 /// How the client connects and talks.
 #[derive(Clone, Debug, Default)]
@@ -22,8 +24,10 @@ pub struct ClientOptions {
     pub app_name: Option<String>,
     /// Compressors to offer, in preference order.
     pub compressors: Vec<Compressor>,
-    /// Append a CRC-32C checksum to every request.
+    /// Append a CRC-32C checksum to every request (not over TLS, which protects the bytes already).
     pub checksums: bool,
+    /// TLS to the server (TCP hosts only); plain when `None`.
+    pub tls: Option<ClientTls>,
 }
 
 /// A connected, handshaken egress connection. Not shareable: one command at a time (the pool hands it
@@ -65,7 +69,8 @@ impl AsyncDbClient {
         options: &ClientOptions,
     ) -> StatusResult<AsyncDbClient> {
         let work = async {
-            let session = connect(host, timeout).await?;
+            let session = connect_tls(host, timeout, options.tls.as_ref()).await?;
+            let tls = session.info().is_tls();
             let mut client = AsyncDbClient {
                 session,
                 host: host.to_owned(),
@@ -77,7 +82,8 @@ impl AsyncDbClient {
             };
             let hello = client.handshake(options).await?;
             client.compressor = hello.compression.first().copied();
-            client.checksums = options.checksums;
+            // mongod neither sends nor expects checksums on TLS sessions.
+            client.checksums = options.checksums && !tls;
             client.hello = hello;
             Ok(client)
         };

@@ -194,6 +194,7 @@ pub async fn start(options: Options) -> TestServer {
                 recorded.lock().unwrap().push((id, from, to))
             })),
         },
+        tls: Default::default(),
     };
     let layer = TransportLayer::bind(config, service.clone(), sessions.clone(), entry_point)
         .await
