@@ -15,13 +15,48 @@ use super::util::{
     command_document, cursor_owner, cursor_reply, optional_bool, optional_count, optional_document,
     target_namespace,
 };
-use crate::cursor::{BatchLimit, CursorOptions, CursorSource};
+use crate::cursor::{BatchLimit, CursorOptions, CursorOwner, CursorSource};
 use crate::query::matcher::Matcher;
 use crate::query::projection::Projection;
 use crate::query::sort::SortSpec;
 
 /// The find command.
 pub struct Find(pub DbDeps);
+
+/// The top-level fields a find reads (its shape, batch options and cursor options).
+const FIND_FIELDS: &[&str] = &[
+    "filter",
+    "sort",
+    "projection",
+    "skip",
+    "limit",
+    "batchSize",
+    "singleBatch",
+    "hint",
+    "noCursorTimeout",
+    "comment",
+];
+
+/// The fields of a find request that it reads, decoded; the rest (lsid, `$db`, read concern,
+/// cluster time...) stays raw. currentOp already has the whole command: the command layer records
+/// every request's body (with a find's `op: "query"` and `ns: <db>.<coll>`) before it runs. A request
+/// with document sequences is merged whole, as every other command reads it.
+fn find_fields(req: &CommandRequest<'_>) -> StatusResult<Document> {
+    if req.op_msg.is_some_and(|msg| msg.sequences().next().is_some()) {
+        return command_document(req);
+    }
+    let invalid =
+        |e: bson::error::Error| Status::new(ErrorCode::InvalidBSON, format!("invalid command document: {e}"));
+    let mut fields = Document::new();
+    for element in req.body {
+        let (key, value) = element.map_err(invalid)?;
+        if FIND_FIELDS.contains(&key.as_str()) {
+            // A repeated field keeps its last value, as decoding the whole command did.
+            fields.insert(key.as_str(), Bson::try_from(value).map_err(invalid)?);
+        }
+    }
+    Ok(fields)
+}
 
 /// Parses a find's filter, sort, projection, skip, limit and hint.
 pub fn find_shape(command: &Document) -> StatusResult<FindShape> {
@@ -56,22 +91,37 @@ pub fn open_cursor(
     ctx: &RequestContext<'_>,
     command: &Document,
     ns: &str,
+    source: Box<dyn CursorSource>,
+    first: BatchLimit,
+    single_batch: bool,
+) -> StatusResult<(Vec<bson::RawDocumentBuf>, i64)> {
+    start_cursor(deps, ctx, ns, source, first, single_batch, || {
+        let options = CursorOptions {
+            no_timeout: optional_bool(command, "noCursorTimeout")?.unwrap_or(false),
+            comment: command.get("comment").cloned(),
+        };
+        Ok((options, cursor_owner(ctx, command)))
+    })
+}
+
+/// Reads the first batch; only when documents remain does it ask `registration` for the cursor's
+/// options and owner and register the cursor (a query answered in one batch registers nothing).
+fn start_cursor(
+    deps: &DbDeps,
+    ctx: &RequestContext<'_>,
+    ns: &str,
     mut source: Box<dyn CursorSource>,
     first: BatchLimit,
     single_batch: bool,
+    registration: impl FnOnce() -> StatusResult<(CursorOptions, CursorOwner)>,
 ) -> StatusResult<(Vec<bson::RawDocumentBuf>, i64)> {
     let mut check = interrupt_check(ctx.op_ctx);
     let batch = source.next_batch(first, &mut check)?;
     if batch.exhausted || single_batch {
         return Ok((batch.documents, 0));
     }
-    let options = CursorOptions {
-        no_timeout: optional_bool(command, "noCursorTimeout")?.unwrap_or(false),
-        comment: command.get("comment").cloned(),
-    };
-    let id = deps
-        .cursors
-        .register(ns, cursor_owner(ctx, command), options, source);
+    let (options, owner) = registration()?;
+    let id = deps.cursors.register(ns, owner, options, source);
     Ok((batch.documents, id))
 }
 
@@ -92,13 +142,13 @@ impl Command for Find {
         reply: &mut ReplyBuilder,
     ) -> StatusResult<()> {
         let (ns, _) = target_namespace(req)?;
-        let command = command_document(req)?;
-        // currentOp shows a find as mongod does: a query on its collection (not `<db>.$cmd`).
-        ctx.op_ctx
-            .set_command(LogicalOp::Query, ns.as_str(), command.clone());
+        let command = find_fields(req)?;
         let shape = find_shape(&command)?;
         let batch_size = optional_count(&command, "batchSize")?.map(|b| b as usize);
         let single_batch = optional_bool(&command, "singleBatch")?.unwrap_or(false);
+        // Reported only if a cursor is registered, as mongod does.
+        let no_timeout = optional_bool(&command, "noCursorTimeout");
+        let comment = command.get("comment").cloned();
         let limit = shape.limit;
         let (source, _) = {
             let mut check = interrupt_check(ctx.op_ctx);
@@ -111,9 +161,28 @@ impl Command for Find {
         if let Some(l) = limit {
             first.max_docs = Some(first.max_docs.map_or(l, |b| b.min(l)));
         }
-        let (documents, id) = open_cursor(&self.0, ctx, &command, &ns, source, first, single_batch)?;
+        let (documents, id) = start_cursor(&self.0, ctx, &ns, source, first, single_batch, || {
+            let options = CursorOptions {
+                no_timeout: no_timeout?.unwrap_or(false),
+                comment,
+            };
+            Ok((options, request_cursor_owner(ctx, req)))
+        })?;
         reply.set_raw_command_reply(cursor_reply("firstBatch", documents, id, &ns));
         Ok(())
+    }
+}
+
+/// Who owns a cursor a request opens: its connection, and its `lsid` read from the request body
+/// (what [`cursor_owner`] reads from the decoded command).
+fn request_cursor_owner(ctx: &RequestContext<'_>, req: &CommandRequest<'_>) -> CursorOwner {
+    let lsid = match req.field("lsid") {
+        Some(RawBsonRef::Document(lsid)) => Document::try_from(lsid).ok(),
+        _ => None,
+    };
+    CursorOwner {
+        connection_id: ctx.client.client().connection_id(),
+        lsid,
     }
 }
 

@@ -68,18 +68,23 @@ pub fn choose_plan(
     matcher: &Matcher,
     hint: Option<&Bson>,
 ) -> StatusResult<Plan> {
+    if hint.is_none()
+        && let Some(interval) = matcher.index_bounds("_id")
+        && interval.is_point()
+        && let Bound::Included(id) = interval.lower
+    {
+        // The point lookup needs no index list, only the collection.
+        return Ok(match read.collection_exists(ns)? {
+            true => Plan::IdLookup(id),
+            false => Plan::CollectionScan,
+        });
+    }
     let indexes = match read.collection(ns)? {
         Some(info) => info.indexes,
         None => return Ok(Plan::CollectionScan),
     };
     if let Some(hint) = hint {
         return hinted_plan(&indexes, matcher, hint);
-    }
-    if let Some(interval) = matcher.index_bounds("_id")
-        && interval.is_point()
-        && let Bound::Included(id) = &interval.lower
-    {
-        return Ok(Plan::IdLookup(id.clone()));
     }
     for index in &indexes {
         let Some((field, _)) = index.key.iter().next() else {

@@ -23,8 +23,19 @@ pub enum Stop {
 pub type Flow = ControlFlow<Stop>;
 
 /// The value stored under `key`, as decoding would see it: when a key repeats, the last one wins
-/// (decoding into a `Document` keeps the last value), so the whole document is read.
+/// (decoding into a `Document` keeps the last value), so the whole document is read. The common
+/// kinds are read straight from the bytes; anything else (or any doubt about the framing) goes
+/// through the bson crate's reader, which also names what is malformed.
 pub fn get_last<'a>(doc: &'a RawDocument, key: &str) -> Result<Option<RawBsonRef<'a>>, BsonError> {
+    match scan_last(doc.as_bytes(), key.as_bytes()) {
+        Some(Found::Missing) => Ok(None),
+        Some(Found::Value(value)) => Ok(Some(value)),
+        Some(Found::Other) | None => get_last_checked(doc, key),
+    }
+}
+
+/// [`get_last`] through the bson crate's element iterator.
+fn get_last_checked<'a>(doc: &'a RawDocument, key: &str) -> Result<Option<RawBsonRef<'a>>, BsonError> {
     let mut found = None;
     for element in doc.iter_elements() {
         let element = element?;
@@ -33,6 +44,121 @@ pub fn get_last<'a>(doc: &'a RawDocument, key: &str) -> Result<Option<RawBsonRef
         }
     }
     found.map(|e| e.value()).transpose()
+}
+
+/// What a fast scan found under a key.
+enum Found<'a> {
+    /// No element has the key.
+    Missing,
+    /// The last element with the key, read.
+    Value(RawBsonRef<'a>),
+    /// The last element with the key is of a kind (or holds bytes) left to the bson crate.
+    Other,
+}
+
+/// Finds the last element named `key` by walking the element headers; `None` when the framing is
+/// not what the bson crate's iterator accepts (it then reports the error).
+fn scan_last<'a>(bytes: &'a [u8], key: &[u8]) -> Option<Found<'a>> {
+    let end = bytes.len().checked_sub(1)?;
+    let mut at = 4;
+    let mut found = None;
+    while at < end {
+        let kind = bytes[at];
+        let name_at = at + 1;
+        let name_len = bytes.get(name_at..end)?.iter().position(|b| *b == 0)?;
+        let name = &bytes[name_at..name_at + name_len];
+        if !name.is_ascii() {
+            std::str::from_utf8(name).ok()?;
+        }
+        let value_at = name_at + name_len + 1;
+        let len = value_len(kind, bytes.get(value_at..end)?)?;
+        if name == key {
+            found = Some((kind, value_at, len));
+        }
+        at = value_at + len;
+    }
+    if at != end {
+        return None;
+    }
+    Some(match found {
+        None => Found::Missing,
+        Some((kind, value_at, len)) => read_value(kind, &bytes[value_at..value_at + len]),
+    })
+}
+
+/// The size of an element's value of type `kind` at the start of `rest`, checked against `rest`.
+fn value_len(kind: u8, rest: &[u8]) -> Option<usize> {
+    let prefix = || -> Option<usize> {
+        let bytes: [u8; 4] = rest.get(..4)?.try_into().ok()?;
+        usize::try_from(i32::from_le_bytes(bytes)).ok()
+    };
+    // A length-prefixed string: at least the terminator, which must be there.
+    let string = || {
+        let n = prefix()?.checked_add(4).filter(|n| *n >= 5)?;
+        (rest.get(n - 1) == Some(&0)).then_some(n)
+    };
+    let len = match kind {
+        0x06 | 0x0A | 0x7F | 0xFF => 0,
+        0x08 => 1,
+        0x10 => 4,
+        0x01 | 0x09 | 0x11 | 0x12 => 8,
+        0x07 => 12,
+        0x13 => 16,
+        0x02 | 0x0D | 0x0E => string()?,
+        0x0C => string()? + 12,
+        0x03 | 0x04 => {
+            let n = prefix().filter(|n| *n >= 5)?;
+            if rest.get(n - 1) != Some(&0) {
+                return None;
+            }
+            n
+        }
+        0x05 => prefix()? + 5,
+        0x0F => prefix()?,
+        0x0B => {
+            // Two C strings (pattern, options), each valid UTF-8.
+            let mut len = 0;
+            for _ in 0..2 {
+                let part = rest.get(len..)?;
+                let n = part.iter().position(|b| *b == 0)?;
+                std::str::from_utf8(&part[..n]).ok()?;
+                len += n + 1;
+            }
+            len
+        }
+        _ => return None,
+    };
+    (len <= rest.len()).then_some(len)
+}
+
+/// A located value of a common kind, read as the bson crate reads it.
+fn read_value(kind: u8, value: &[u8]) -> Found<'_> {
+    let fixed = |n: usize| value.get(..n);
+    let read = || -> Option<RawBsonRef<'_>> {
+        Some(match kind {
+            0x01 => RawBsonRef::Double(f64::from_le_bytes(fixed(8)?.try_into().ok()?)),
+            0x10 => RawBsonRef::Int32(i32::from_le_bytes(fixed(4)?.try_into().ok()?)),
+            0x12 => RawBsonRef::Int64(i64::from_le_bytes(fixed(8)?.try_into().ok()?)),
+            0x09 => RawBsonRef::DateTime(bson::DateTime::from_millis(i64::from_le_bytes(
+                fixed(8)?.try_into().ok()?,
+            ))),
+            0x07 => RawBsonRef::ObjectId(bson::oid::ObjectId::from_bytes(fixed(12)?.try_into().ok()?)),
+            0x08 => match value.first()? {
+                0 => RawBsonRef::Boolean(false),
+                1 => RawBsonRef::Boolean(true),
+                _ => return None,
+            },
+            0x0A => RawBsonRef::Null,
+            0x06 => RawBsonRef::Undefined,
+            0xFF => RawBsonRef::MinKey,
+            0x7F => RawBsonRef::MaxKey,
+            // The length prefix and the terminator are not part of the string.
+            0x02 => RawBsonRef::String(std::str::from_utf8(value.get(4..value.len() - 1)?).ok()?),
+            0x03 => RawBsonRef::Document(RawDocument::from_bytes(value).ok()?),
+            _ => return None,
+        })
+    };
+    read().map_or(Found::Other, Found::Value)
 }
 
 /// Calls `f` with every candidate `path` reaches in `doc` (`None` for missing), in the order
@@ -124,7 +250,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bson::{Bson, Document, RawDocumentBuf, doc};
+    use bson::{Bson, Document, RawDocument, RawDocumentBuf, doc};
 
     use crate::query::path::candidates;
 
@@ -159,6 +285,40 @@ mod tests {
             for leaf in [LeafArrays::Expand, LeafArrays::Whole] {
                 let (got, want) = both(&d, path, leaf);
                 assert_eq!(got, want, "path {path} {leaf:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// On any bytes, the fast scan gives the bson crate's answer: the same value, or an error.
+        #[test]
+        fn the_fast_scan_agrees_with_the_bson_reader(
+            flips in proptest::collection::vec((0usize..200, proptest::num::u8::ANY), 0..3),
+            cut in 0usize..8,
+        ) {
+            let d = doc! {
+                "a": 1, "s": "text", "d": {"x": 1.5, "y": null}, "b": true, "t": [1, "two"],
+                "o": bson::oid::ObjectId::from_bytes([1; 12]), "when": bson::DateTime::from_millis(5),
+                "l": 7_i64, "r": bson::Regex { pattern: "^a".try_into().unwrap(), options: "i".try_into().unwrap() },
+                "a": "again",
+            };
+            let mut bytes = RawDocumentBuf::try_from(&d).unwrap().into_bytes();
+            for (at, byte) in flips {
+                let at = 4 + at % (bytes.len() - 4);
+                bytes[at] = byte;
+            }
+            // Shorten the body but keep the header consistent, so the document itself still opens.
+            let len = bytes.len() - cut.min(bytes.len() - 5);
+            bytes.truncate(len);
+            bytes[..4].copy_from_slice(&i32::try_from(len).unwrap().to_le_bytes());
+            if let Some(last) = bytes.last_mut() {
+                *last = 0;
+            }
+            let doc = RawDocument::from_bytes(&bytes).unwrap();
+            for key in ["a", "s", "d", "b", "t", "o", "when", "l", "r", "zz"] {
+                let fast = get_last(doc, key).ok();
+                let checked = get_last_checked(doc, key).ok();
+                proptest::prop_assert_eq!(fast, checked, "key {}", key);
             }
         }
     }

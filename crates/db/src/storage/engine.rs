@@ -40,6 +40,9 @@ pub trait ReadTxn: Send + Sync {
     /// One collection's catalog entry, if it exists.
     fn collection(&self, ns: &str) -> Result<Option<CollectionInfo>, Status>;
 
+    /// Whether the collection exists (without building its [`CollectionInfo`]).
+    fn collection_exists(&self, ns: &str) -> Result<bool, Status>;
+
     /// The document whose _id equals `id` (in mongod's sense: 1 == 1.0).
     fn find_by_id(&self, ns: &str, id: &Bson) -> Result<Option<RawDocumentBuf>, Status>;
 

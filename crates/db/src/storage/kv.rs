@@ -18,10 +18,20 @@ pub(crate) const META: &str = "meta";
 /// Per-table counters: table name -> [`super::stats::TableCounters`].
 pub(crate) const STATS: &str = "stats";
 
+/// Point reads from one table (see [`KvRead::getter`]).
+pub(crate) type KvGetter<'a> = Box<dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, Status> + Send + 'a>;
+
 /// Reads from one snapshot. A table that does not exist reads as empty.
 pub(crate) trait KvRead: Send + Sync {
     /// The value under `key`.
     fn get(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, Status>;
+
+    /// Point reads from `table` for a run of lookups (an index scan fetching its documents): an
+    /// engine that opens a table per read opens it once here.
+    fn getter<'a>(&'a self, table: &str) -> Result<KvGetter<'a>, Status> {
+        let table = table.to_owned();
+        Ok(Box::new(move |key| self.get(&table, key)))
+    }
 
     /// Entries with keys in `lower..upper`, ascending for `Forward`.
     fn range(

@@ -10,8 +10,10 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use docwire_rpc::Status;
 use imbl::OrdMap;
 
+use super::catalog::CollMeta;
 use super::engine::{ReadTxn, StorageEngine, WriteTxn};
 use super::kv::{KvIter, KvRead, KvWrite, as_slice, is_empty_range};
+use super::meta_cache::{MetaCache, SnapshotMetas};
 use super::read::View;
 use super::types::Direction;
 use super::write::WriteTx;
@@ -62,6 +64,7 @@ type Committed = Arc<RwLock<Arc<State>>>;
 pub struct MemoryEngine {
     committed: Committed,
     writer: Arc<WriterGate>,
+    metas: Arc<MetaCache>,
 }
 
 impl MemoryEngine {
@@ -70,6 +73,7 @@ impl MemoryEngine {
         MemoryEngine {
             committed: Committed::default(),
             writer: Arc::new(WriterGate::default()),
+            metas: Arc::default(),
         }
     }
 
@@ -107,6 +111,7 @@ impl StorageEngine for MemoryEngine {
     fn begin_read(&self) -> Result<Box<dyn ReadTxn>, Status> {
         Ok(Box::new(MemSnapshot {
             state: self.current(),
+            metas: SnapshotMetas::new(self.metas.clone()),
         }))
     }
 
@@ -125,6 +130,7 @@ impl StorageEngine for MemoryEngine {
 /// A read snapshot: the committed state when it began.
 struct MemSnapshot {
     state: Arc<State>,
+    metas: SnapshotMetas,
 }
 
 impl View for MemSnapshot {
@@ -132,6 +138,10 @@ impl View for MemSnapshot {
 
     fn kv(&self) -> &Self {
         self
+    }
+
+    fn meta(&self, ns: &str) -> Result<Option<Arc<CollMeta>>, Status> {
+        self.metas.meta(self, ns)
     }
 }
 

@@ -17,6 +17,7 @@ mod index_write;
 pub mod key;
 mod kv;
 mod memory_engine;
+mod meta_cache;
 mod namespace;
 mod read;
 mod redb_engine;

@@ -131,6 +131,10 @@ impl<V: View> ReadTxn for V {
         Ok(self.meta(ns)?.map(|m| m.info()))
     }
 
+    fn collection_exists(&self, ns: &str) -> Result<bool, Status> {
+        Ok(self.meta(ns)?.is_some())
+    }
+
     fn find_by_id(&self, ns: &str, id: &Bson) -> Result<Option<RawDocumentBuf>, Status> {
         self.find_by_key(ns, &key::encode(id))
     }
@@ -208,10 +212,10 @@ impl<V: View> ReadTxn for V {
         let (low, high) = index_bounds(lower, upper, descending);
         let entries = self.kv().range(&ix.table(), low, high, direction)?;
         let mut seen = ix.spec.multikey.then(HashSet::new);
-        let kv = self.kv();
+        let get = self.kv().getter(&docs)?;
         Ok(Box::new(entries.filter_map(move |entry| {
             let fetch = |id_key: Vec<u8>| -> Result<Record, Status> {
-                match kv.get(&docs, &id_key)? {
+                match get(&id_key)? {
                     Some(bytes) => Ok(Record {
                         key: id_key,
                         doc: stored_doc(bytes, &ns)?,

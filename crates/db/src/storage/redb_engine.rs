@@ -6,14 +6,19 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use docwire_rpc::Status;
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction,
 };
 
+use super::catalog::CollMeta;
 use super::engine::{ReadTxn, StorageEngine, WriteTxn};
-use super::kv::{CATALOG, KvIter, KvRead, KvWrite, META, STATS, as_slice, is_empty_range, storage_error};
+use super::kv::{
+    CATALOG, KvGetter, KvIter, KvRead, KvWrite, META, STATS, as_slice, is_empty_range, storage_error,
+};
+use super::meta_cache::{MetaCache, SnapshotMetas};
 use super::read::View;
 use super::types::Direction;
 use super::write::WriteTx;
@@ -36,6 +41,7 @@ fn def(name: &str) -> TableDefinition<'_, &'static [u8], &'static [u8]> {
 pub struct RedbEngine {
     db: Database,
     path: PathBuf,
+    metas: Arc<MetaCache>,
 }
 
 impl RedbEngine {
@@ -52,7 +58,11 @@ impl RedbEngine {
             txn.open_table(def(name)).map_err(|e| storage_error(name, e))?;
         }
         txn.commit().map_err(|e| storage_error("commit", e))?;
-        Ok(RedbEngine { db, path })
+        Ok(RedbEngine {
+            db,
+            path,
+            metas: Arc::default(),
+        })
     }
 
     /// The database file.
@@ -78,7 +88,10 @@ impl StorageEngine for RedbEngine {
 
     fn begin_read(&self) -> Result<Box<dyn ReadTxn>, Status> {
         let txn = self.db.begin_read().map_err(|e| storage_error("begin read", e))?;
-        Ok(Box::new(RedbRead { txn }))
+        Ok(Box::new(RedbRead {
+            txn,
+            metas: SnapshotMetas::new(self.metas.clone()),
+        }))
     }
 
     fn begin_write(&self) -> Result<Box<dyn WriteTxn>, Status> {
@@ -93,6 +106,7 @@ impl StorageEngine for RedbEngine {
 /// A redb read snapshot.
 struct RedbRead {
     txn: ReadTransaction,
+    metas: SnapshotMetas,
 }
 
 impl View for RedbRead {
@@ -100,6 +114,10 @@ impl View for RedbRead {
 
     fn kv(&self) -> &Self {
         self
+    }
+
+    fn meta(&self, ns: &str) -> Result<Option<Arc<CollMeta>>, Status> {
+        self.metas.meta(self, ns)
     }
 }
 
@@ -113,6 +131,20 @@ impl KvRead for RedbRead {
         Ok(t.get(key)
             .map_err(|e| storage_error(table, e))?
             .map(|v| v.value().to_vec()))
+    }
+
+    fn getter<'a>(&'a self, table: &str) -> Result<KvGetter<'a>, Status> {
+        let t = match self.txn.open_table(def(table)) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(Box::new(|_| Ok(None))),
+            Err(e) => return Err(storage_error(table, e)),
+        };
+        let name = table.to_string();
+        Ok(Box::new(move |key| {
+            Ok(t.get(key)
+                .map_err(|e| storage_error(&name, e))?
+                .map(|v| v.value().to_vec()))
+        }))
     }
 
     fn range(
