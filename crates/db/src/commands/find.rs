@@ -12,10 +12,9 @@ use docwire_transport::{Command, CommandRequest, RequestContext};
 use super::context::{DbDeps, interrupt_check};
 use super::plan::{FindShape, execute_find};
 use super::util::{
-    command_document, cursor_owner, cursor_reply, optional_bool, optional_count, optional_document,
-    target_namespace,
+    command_document, cursor_owner, optional_bool, optional_count, optional_document, target_namespace,
 };
-use crate::cursor::{BatchLimit, CursorOptions, CursorOwner, CursorSource};
+use crate::cursor::{BatchLimit, CursorOptions, CursorOwner, CursorSource, batch_reply};
 use crate::query::matcher::Matcher;
 use crate::query::projection::Projection;
 use crate::query::sort::SortSpec;
@@ -168,7 +167,7 @@ impl Command for Find {
             };
             Ok((options, request_cursor_owner(ctx, req)))
         })?;
-        reply.set_raw_command_reply(cursor_reply("firstBatch", documents, id, &ns));
+        reply.set_raw_command_reply(batch_reply("firstBatch", &documents, id, &ns)?);
         Ok(())
     }
 }
@@ -237,7 +236,7 @@ impl Command for GetMore {
         };
         let next_id = if batch.exhausted { 0 } else { id };
         drop(pinned);
-        reply.set_raw_command_reply(cursor_reply("nextBatch", batch.documents, next_id, &ns));
+        reply.set_raw_command_reply(batch_reply("nextBatch", &batch.documents, next_id, &ns)?);
         if next_id != 0 && req.exhaust_allowed {
             // Exhaust: the state machine runs this same getMore (lsid and all) again and streams the batches.
             let mut again = command.clone();
