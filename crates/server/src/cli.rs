@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use docwire_transport::tls::TlsMode;
 
 /// `docwire`: a MongoDB-compatible server. Drivers and shells connect to it as to mongod.
 #[derive(Debug, Parser)]
@@ -78,6 +79,40 @@ pub struct ProxyArgs {
     /// The log's format.
     #[arg(long = "logFormat", value_enum, default_value_t = LogFormat::Plain)]
     pub log_format: LogFormat,
+    /// TLS for the proxy's clients (the same flags as the server's).
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Connect to the upstreams over TLS (also `tls=true` in a mongodb:// --upstream).
+    #[arg(long = "upstreamTLS")]
+    pub upstream_tls: bool,
+    /// The CAs that verify the upstreams' certificates [default: the Mozilla roots]; implies --upstreamTLS.
+    #[arg(long = "upstreamTLSCAFile", value_name = "FILE")]
+    pub upstream_tls_ca_file: Option<PathBuf>,
+    /// The certificate and key (one PEM file) presented to upstreams that ask; implies --upstreamTLS.
+    #[arg(long = "upstreamTLSCertificateKeyFile", value_name = "FILE")]
+    pub upstream_tls_certificate_key_file: Option<PathBuf>,
+}
+
+/// mongod's TLS flags for incoming connections (the server's and the proxy's).
+#[derive(Clone, Debug, Default, Args)]
+pub struct TlsArgs {
+    /// TLS for incoming TCP connections: disabled, allowTLS, preferTLS or requireTLS [default: disabled].
+    #[arg(long = "tlsMode", value_name = "MODE", value_parser = parse_tls_mode)]
+    pub tls_mode: Option<TlsMode>,
+    /// The server's certificate chain and private key, in one PEM file.
+    #[arg(long = "tlsCertificateKeyFile", value_name = "FILE")]
+    pub tls_certificate_key_file: Option<PathBuf>,
+    /// CA certificates (PEM); when given, clients must present a certificate they signed.
+    #[arg(long = "tlsCAFile", value_name = "FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// With --tlsCAFile, still accept clients that present no certificate.
+    #[arg(long = "tlsAllowConnectionsWithoutCertificates")]
+    pub tls_allow_connections_without_certificates: bool,
+}
+
+/// `--tlsMode`'s parser: mongod's names.
+fn parse_tls_mode(value: &str) -> Result<TlsMode, String> {
+    TlsMode::parse(value).map_err(|status| status.reason().to_owned())
 }
 
 /// `--serviceExecutor`.
@@ -183,4 +218,8 @@ pub struct ServerArgs {
     /// Under --auth, how long a connection may stay unauthenticated, in seconds [default: 60].
     #[arg(long = "authenticationTimeoutSecs", value_name = "SECS")]
     pub authentication_timeout_secs: Option<u64>,
+
+    /// TLS for incoming connections.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use bson::{Document, doc};
 use docwire_transport::auth::AuthOptions;
+use docwire_transport::tls::{TlsMode, TlsOptions};
 use docwire_transport::{DEFAULT_MAX_CONNS, ServiceExecutorKind, TransportConfig};
 use serde::Deserialize;
 
-use crate::cli::{ExecutorArg, LogFormat, ServerArgs};
+use crate::cli::{ExecutorArg, LogFormat, ServerArgs, TlsArgs};
 
 /// The config file: the flags' names as keys.
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +46,14 @@ struct FileConfig {
     max_unauthenticated_conns: Option<usize>,
     #[serde(rename = "authenticationTimeoutSecs")]
     authentication_timeout_secs: Option<u64>,
+    #[serde(rename = "tlsMode")]
+    tls_mode: Option<String>,
+    #[serde(rename = "tlsCertificateKeyFile")]
+    tls_certificate_key_file: Option<PathBuf>,
+    #[serde(rename = "tlsCAFile")]
+    tls_ca_file: Option<PathBuf>,
+    #[serde(rename = "tlsAllowConnectionsWithoutCertificates")]
+    tls_allow_connections_without_certificates: Option<bool>,
 }
 
 /// The replica set a server is a member of (role simulation, no data replication).
@@ -87,6 +96,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `--auth` and the authentication limits.
     pub auth: AuthOptions,
+    /// `--tlsMode` and the certificate files.
+    pub tls: TlsOptions,
 }
 
 impl Settings {
@@ -97,6 +108,7 @@ impl Settings {
             None => FileConfig::default(),
         };
         let auth = auth_options(args, &file);
+        let tls = tls_options(&args.tls, &file)?;
         let bind_ip_all = args.bind_ip_all || (args.bind_ip.is_none() && file.bind_ip_all.unwrap_or(false));
         let bind_ips = if bind_ip_all {
             all_addresses()
@@ -160,6 +172,7 @@ impl Settings {
             },
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             auth,
+            tls,
         })
     }
 
@@ -178,6 +191,7 @@ impl Settings {
             unix_socket_prefix: self.unix_socket_prefix.clone(),
             no_unix_socket: self.no_unix_socket,
             service_executor: self.service_executor,
+            tls: self.tls.clone(),
             ..TransportConfig::default()
         }
     }
@@ -206,6 +220,11 @@ impl Settings {
                 },
             },
         );
+        if self.tls.mode != TlsMode::Disabled
+            && let Ok(net) = parsed.get_document_mut("net")
+        {
+            net.insert("tls", tls_document(&self.tls));
+        }
         if let Some(repl) = &self.replication {
             parsed.insert(
                 "replication",
@@ -263,6 +282,59 @@ fn auth_options(args: &ServerArgs, file: &FileConfig) -> AuthOptions {
             .or(file.authentication_timeout_secs)
             .map_or(defaults.authentication_timeout, std::time::Duration::from_secs),
     }
+}
+
+impl TlsArgs {
+    /// The TLS settings these flags alone give (the proxy has no config file).
+    pub fn options(&self) -> anyhow::Result<TlsOptions> {
+        tls_options(self, &FileConfig::default())
+    }
+}
+
+/// `--tlsMode` and the files: flags over the config file; mongod's checks (a mode needs a certificate,
+/// certificate flags need a mode).
+fn tls_options(args: &TlsArgs, file: &FileConfig) -> anyhow::Result<TlsOptions> {
+    let mode = match (args.tls_mode, &file.tls_mode) {
+        (Some(mode), _) => Some(mode),
+        (None, Some(name)) => Some(TlsMode::parse(name).map_err(|s| anyhow::anyhow!("{}", s.reason()))?),
+        (None, None) => None,
+    };
+    let options = TlsOptions {
+        mode: mode.unwrap_or_default(),
+        certificate_key_file: args
+            .tls_certificate_key_file
+            .clone()
+            .or_else(|| file.tls_certificate_key_file.clone()),
+        ca_file: args.tls_ca_file.clone().or_else(|| file.tls_ca_file.clone()),
+        allow_connections_without_certificates: args.tls_allow_connections_without_certificates
+            || file.tls_allow_connections_without_certificates.unwrap_or(false),
+        ..TlsOptions::default()
+    };
+    let files_given = options.certificate_key_file.is_some() || options.ca_file.is_some();
+    anyhow::ensure!(
+        mode.is_some() || !files_given,
+        "need to enable TLS via the tlsMode flag when using TLS configuration parameters"
+    );
+    anyhow::ensure!(
+        options.mode == TlsMode::Disabled || options.certificate_key_file.is_some(),
+        "need tlsCertificateKeyFile or certificateSelector when TLS is enabled"
+    );
+    Ok(options)
+}
+
+/// getCmdLineOpts' `net.tls`, with mongod's names.
+fn tls_document(tls: &TlsOptions) -> Document {
+    let mut doc = doc! {"mode": tls.mode.name()};
+    if let Some(path) = &tls.certificate_key_file {
+        doc.insert("certificateKeyFile", path.display().to_string());
+    }
+    if let Some(path) = &tls.ca_file {
+        doc.insert("CAFile", path.display().to_string());
+    }
+    if tls.allow_connections_without_certificates {
+        doc.insert("allowConnectionsWithoutCertificates", true);
+    }
+    doc
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {

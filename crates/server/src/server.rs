@@ -157,6 +157,7 @@ pub async fn start(
         executor = ?settings.service_executor,
         dbpath = %settings.dbpath.display(),
         auth = settings.auth.enabled,
+        tls_mode = settings.tls.mode.name(),
         "Waiting for connections"
     );
     let serving = tokio::spawn(layer.serve());
@@ -202,8 +203,24 @@ pub fn proxy_config(args: &ProxyArgs) -> anyhow::Result<docwire_proxy::ProxyConf
         bind_ips: args.bind_ip.split(',').map(|ip| ip.trim().to_owned()).collect(),
         port: args.port,
         no_unix_socket: args.no_unix_socket,
+        tls: args.tls.options()?,
         ..TransportConfig::default()
     };
+    // The flags' files win over the URI's; either (or --upstreamTLS, or tls=true) turns TLS on.
+    let upstream = &config.upstream;
+    if args.upstream_tls
+        || args.upstream_tls_ca_file.is_some()
+        || args.upstream_tls_certificate_key_file.is_some()
+        || upstream.tls
+    {
+        let ca =
+            (args.upstream_tls_ca_file.clone()).or_else(|| upstream.tls_ca_file.as_ref().map(PathBuf::from));
+        let cert = (args.upstream_tls_certificate_key_file.clone())
+            .or_else(|| upstream.tls_certificate_key_file.as_ref().map(PathBuf::from));
+        let tls = docwire_transport::tls::ClientTls::from_files(ca.as_deref(), cert.as_deref())
+            .map_err(|s| anyhow::anyhow!("{s}"))?;
+        config.upstream_tls = Some(tls);
+    }
     config.max_conns = args.max_conns;
     config.pool.max_connections = args.max_pool_size.max(1);
     config.pool.min_connections = args.min_pool_size.min(config.pool.max_connections);
