@@ -1,6 +1,8 @@
 //! `start_proxy`: composes a ServiceContext (session manager, egress tag closers, the client-session
 //! decoration), the upstream pool, a replica-set monitor over its own executor, the local commands and a
-//! transport layer serving a [`ProxyEntryPoint`].
+//! transport layer serving a [`ProxyEntryPoint`]. TLS for clients comes with the transport settings;
+//! TLS to the upstreams (the pool's and the monitor's connections) from [`ProxyConfig::upstream_tls`] or
+//! the upstream URI.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use docwire_rpc::{ErrorCode, Status, StatusResult};
 use docwire_service::{Clock, ServiceContext};
 use docwire_transport::client::ClientOptions;
 use docwire_transport::commands::{AdminDeps, register_admin_commands};
+use docwire_transport::tls::ClientTls;
 use docwire_transport::{
     CommandEntryPoint, CommandRegistry, DEFAULT_MAX_CONNS, PROXY_FD_SHARE, SessionManager,
     TransitionObserver, TransportConfig, TransportHandle, TransportLayer,
@@ -55,6 +58,8 @@ pub struct ProxyConfig {
     pub monitor: MonitorOptions,
     /// Told of every state-machine transition (tests).
     pub observer: Option<TransitionObserver>,
+    /// TLS to the upstreams; when `None`, the upstream URI's `tls=true` / `tlsCAFile=` decide.
+    pub upstream_tls: Option<ClientTls>,
 }
 
 impl ProxyConfig {
@@ -81,6 +86,7 @@ impl ProxyConfig {
                 ..MonitorOptions::default()
             },
             observer: None,
+            upstream_tls: None,
         }
     }
 }
@@ -129,6 +135,22 @@ fn internal(what: &str) -> Status {
     Status::new(ErrorCode::InternalError, format!("{what} is missing"))
 }
 
+/// TLS to the upstreams: the configured one, else what the upstream URI asks for.
+fn upstream_tls(config: &ProxyConfig) -> StatusResult<Option<ClientTls>> {
+    if let Some(tls) = &config.upstream_tls {
+        return Ok(Some(tls.clone()));
+    }
+    let spec = &config.upstream;
+    if !spec.tls {
+        return Ok(None);
+    }
+    ClientTls::from_files(
+        spec.tls_ca_file.as_deref().map(Path::new),
+        spec.tls_certificate_key_file.as_deref().map(Path::new),
+    )
+    .map(Some)
+}
+
 /// Starts a proxy (inside a tokio runtime) as `config` says, and returns once it listens (the upstream
 /// need not be up yet).
 pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
@@ -145,8 +167,10 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
         .ok_or_else(|| internal("the egress tag closer manager decoration"))?;
     let clock: Arc<dyn Clock> = service.clock().clone();
 
+    let upstream_tls = upstream_tls(&config)?;
     let factory = ClientConnectionFactory::new(ClientOptions {
         app_name: Some("docwire proxy".to_owned()),
+        tls: upstream_tls.clone(),
         ..ClientOptions::default()
     });
     let pool_options = docwire_pool::Options {
@@ -167,6 +191,7 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
             pool: docwire_pool::Options::default(),
             client: ClientOptions {
                 app_name: Some("docwire proxy monitor".into()),
+                tls: upstream_tls.clone(),
                 ..ClientOptions::default()
             },
         },
@@ -236,6 +261,8 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
         upstream = ?config.upstream.hosts,
         replica_set = ?config.upstream.replica_set,
         mode = config.mode.name(),
+        client_tls = config.transport.tls.mode.name(),
+        upstream_tls = upstream_tls.is_some(),
         port = addrs.first().map(SocketAddr::port),
         "Proxy waiting for connections"
     );

@@ -1,5 +1,6 @@
 //! `--upstream`: one `host:port` (or a Unix socket path ending in `.sock`), a comma-separated list, or a
-//! `mongodb://h1,h2,h3/?replicaSet=rs0` URI.
+//! `mongodb://h1,h2,h3/?replicaSet=rs0` URI (whose `tls=true`, `tlsCAFile=` and `tlsCertificateKeyFile=`
+//! options ask for TLS to the upstreams).
 
 use docwire_executor::sdam::TopologySettings;
 use docwire_rpc::{ErrorCode, Status, StatusResult};
@@ -13,6 +14,12 @@ pub struct UpstreamSpec {
     pub replica_set: Option<String>,
     /// `directConnection=true` from the URI (or a single bare host).
     pub direct_connection: bool,
+    /// TLS to the upstreams: `tls=true` (or `ssl=true`) in the URI, or a TLS file option.
+    pub tls: bool,
+    /// `tlsCAFile=` from the URI.
+    pub tls_ca_file: Option<String>,
+    /// `tlsCertificateKeyFile=` from the URI.
+    pub tls_certificate_key_file: Option<String>,
 }
 
 fn bad(why: impl std::fmt::Display) -> Status {
@@ -43,6 +50,30 @@ fn normalize_host(host: &str) -> StatusResult<String> {
     Ok(if has_port { host } else { format!("{host}:27017") })
 }
 
+/// Percent-decodes a URI option value (`%2F` and the like); malformed escapes are kept as they are.
+fn unescape(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl UpstreamSpec {
     /// Parses the flag's value.
     pub fn parse(value: &str) -> StatusResult<UpstreamSpec> {
@@ -63,11 +94,15 @@ impl UpstreamSpec {
             .collect::<StatusResult<Vec<_>>>()?;
         let mut replica_set = None;
         let mut direct = None;
+        let (mut tls, mut tls_ca_file, mut tls_certificate_key_file) = (None, None, None);
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key.to_ascii_lowercase().as_str() {
                 "replicaset" => replica_set = Some(value.to_owned()),
                 "directconnection" => direct = Some(value.eq_ignore_ascii_case("true")),
+                "tls" | "ssl" => tls = Some(value.eq_ignore_ascii_case("true")),
+                "tlscafile" => tls_ca_file = Some(unescape(value)),
+                "tlscertificatekeyfile" => tls_certificate_key_file = Some(unescape(value)),
                 _ => {}
             }
         }
@@ -78,6 +113,16 @@ impl UpstreamSpec {
             direct_connection: direct.unwrap_or(hosts.len() == 1 && replica_set.is_none()),
             hosts,
             replica_set,
+            // A TLS file option implies tls=true, as in drivers; tls=false with one is a contradiction.
+            tls: match tls {
+                Some(false) if tls_ca_file.is_some() || tls_certificate_key_file.is_some() => {
+                    return Err(bad("tls=false contradicts tlsCAFile / tlsCertificateKeyFile"));
+                }
+                Some(on) => on,
+                None => tls_ca_file.is_some() || tls_certificate_key_file.is_some(),
+            },
+            tls_ca_file,
+            tls_certificate_key_file,
         })
     }
 
@@ -134,6 +179,21 @@ mod tests {
         let escaped = UpstreamSpec::parse("mongodb://%2Ftmp%2Fmongodb-27017.sock/").unwrap();
         assert_eq!(escaped.hosts, ["/tmp/mongodb-27017.sock"]);
         assert!(escaped.direct_connection);
+    }
+
+    #[test]
+    fn tls_options_in_the_uri() {
+        let plain = UpstreamSpec::parse("mongodb://h1:1/").unwrap();
+        assert!(!plain.tls && plain.tls_ca_file.is_none());
+        assert!(UpstreamSpec::parse("mongodb://h1:1/?tls=true").unwrap().tls);
+        assert!(UpstreamSpec::parse("mongodb://h1:1/?ssl=true").unwrap().tls);
+        let files =
+            UpstreamSpec::parse("mongodb://h1:1/?tlsCAFile=%2Ftmp%2Fca.pem&tlsCertificateKeyFile=/tmp/c.pem")
+                .unwrap();
+        assert!(files.tls);
+        assert_eq!(files.tls_ca_file.as_deref(), Some("/tmp/ca.pem"));
+        assert_eq!(files.tls_certificate_key_file.as_deref(), Some("/tmp/c.pem"));
+        assert!(UpstreamSpec::parse("mongodb://h1:1/?tls=false&tlsCAFile=/tmp/ca.pem").is_err());
     }
 
     #[test]
