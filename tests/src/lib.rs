@@ -11,6 +11,7 @@
 pub mod crud;
 pub mod proxy;
 pub mod rust_crud;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
