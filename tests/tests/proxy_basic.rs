@@ -98,7 +98,11 @@ async fn driver_through_the_proxy_sees_the_upstream() {
     assert_eq!(status.get_str("process").ok(), Some("docwire proxy"), "{status}");
     let section = status.get_document("proxy").expect("a proxy section");
     assert_eq!(section.get_str("mode").ok(), Some("normal"), "{section}");
-    let servers = section.get_document("upstream").unwrap().get_array("servers").unwrap();
+    let servers = section
+        .get_document("upstream")
+        .unwrap()
+        .get_array("servers")
+        .unwrap();
     assert_eq!(servers.len(), 1, "{section}");
     assert_eq!(
         servers[0].as_document().unwrap().get_str("host").ok(),

@@ -161,7 +161,10 @@ fn op_msg_flags_can_be_replaced_but_never_the_checksum_bit() {
         .unwrap();
     docwire_rpc::set_op_msg_flags(&mut msg, OpMsgFlags::NONE);
     assert_eq!(OpMsg::parse(&msg).unwrap().flags(), OpMsgFlags::NONE);
-    docwire_rpc::set_op_msg_flags(&mut msg, OpMsgFlags::MORE_TO_COME.with(OpMsgFlags::CHECKSUM_PRESENT));
+    docwire_rpc::set_op_msg_flags(
+        &mut msg,
+        OpMsgFlags::MORE_TO_COME.with(OpMsgFlags::CHECKSUM_PRESENT),
+    );
     // checksumPresent without a checksum would be a lie: only the other bits change.
     assert_eq!(OpMsg::parse(&msg).unwrap().flags(), OpMsgFlags::MORE_TO_COME);
 }
