@@ -12,23 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bson::{Document, doc};
-use docwire_proxy::{ProxyConfig, RunningProxy, UpstreamSpec, start_proxy};
+use docwire_proxy::{RunningProxy, start_proxy};
 use docwire_server::RunningServer;
-use docwire_transport::TransportConfig;
+use docwire_tests::PATIENCE;
+use docwire_tests::proxy::{SET, free_ports, proxy_config};
 use futures::TryStreamExt;
 use mongodb::Client;
 use mongodb::options::ClientOptions;
 use tokio::sync::Mutex;
-
-const SET: &str = "rs0";
-const PATIENCE: Duration = Duration::from_secs(20);
-
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<_> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
-}
 
 async fn start_member(port: u16, members: &str, dbpath: &std::path::Path) -> RunningServer {
     let port = port.to_string();
@@ -52,14 +43,7 @@ async fn start_member(port: u16, members: &str, dbpath: &std::path::Path) -> Run
 
 async fn proxy_for(hosts: &[String]) -> RunningProxy {
     let uri = format!("mongodb://{}/?replicaSet={SET}", hosts.join(","));
-    let mut config = ProxyConfig::new(UpstreamSpec::parse(&uri).unwrap());
-    config.transport = TransportConfig {
-        port: 0,
-        no_unix_socket: true,
-        ..TransportConfig::default()
-    };
-    config.monitor.heartbeat_interval = Duration::from_millis(500);
-    config.monitor.min_heartbeat_interval = Duration::from_millis(50);
+    let mut config = proxy_config(&uri);
     config.monitor.hello_timeout = Duration::from_secs(2);
     start_proxy(config).await.unwrap()
 }

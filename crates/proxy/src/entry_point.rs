@@ -138,18 +138,6 @@ fn outgoing(request: &Message) -> Message {
     message
 }
 
-fn logical_op(command: &str) -> LogicalOp {
-    match command {
-        "insert" => LogicalOp::Insert,
-        "find" => LogicalOp::Query,
-        "update" | "findAndModify" | "findandmodify" => LogicalOp::Update,
-        "delete" => LogicalOp::Remove,
-        "getMore" => LogicalOp::GetMore,
-        "killCursors" => LogicalOp::KillCursors,
-        _ => LogicalOp::Command,
-    }
-}
-
 fn has_more_to_come(reply: &Message) -> bool {
     reply.op_code() == OpCode::Msg
         && reply
@@ -607,7 +595,7 @@ impl ServiceEntryPoint for ProxyEntryPoint {
                 return Ok(DbResponse::reply(reply.done()?.message));
             }
         };
-        let op = logical_op(&info.command);
+        let op = LogicalOp::of_command(&info.command);
         let mut shown =
             doc! {info.command.as_str(): info.collection.as_deref().map_or(Bson::Int32(1), Bson::from)};
         shown.insert("$db", info.db.as_str());

@@ -33,6 +33,19 @@ pub enum LogicalOp {
 }
 
 impl LogicalOp {
+    /// How mongod classifies a command by its name (currentOp's `op`, opcounters).
+    pub fn of_command(name: &str) -> LogicalOp {
+        match name {
+            "insert" => LogicalOp::Insert,
+            "find" => LogicalOp::Query,
+            "update" | "findAndModify" | "findandmodify" => LogicalOp::Update,
+            "delete" => LogicalOp::Remove,
+            "getMore" => LogicalOp::GetMore,
+            "killCursors" => LogicalOp::KillCursors,
+            _ => LogicalOp::Command,
+        }
+    }
+
     /// mongod's name for this kind.
     pub fn as_str(self) -> &'static str {
         match self {

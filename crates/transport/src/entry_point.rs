@@ -72,15 +72,7 @@ impl CommandEntryPoint {
             auth.check_command(ctx.client, ctx.session.map(|s| s.as_ref()), request)?;
         }
         // currentOp's `op` and opcounters, as mongod classifies commands.
-        let logical_op = match request.name {
-            "insert" => LogicalOp::Insert,
-            "find" => LogicalOp::Query,
-            "update" | "findAndModify" | "findandmodify" => LogicalOp::Update,
-            "delete" => LogicalOp::Remove,
-            "getMore" => LogicalOp::GetMore,
-            "killCursors" => LogicalOp::KillCursors,
-            _ => LogicalOp::Command,
-        };
+        let logical_op = LogicalOp::of_command(request.name);
         // A command naming a collection runs on `db.collection`; others on `db.$cmd`.
         let namespace = match request.field(request.name) {
             Some(RawBsonRef::String(collection)) if !collection.is_empty() => {
