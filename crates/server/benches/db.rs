@@ -8,7 +8,8 @@
 //! insert_one with w:1, one at a time; `DB_BENCH_LOOKUPS` (100,000) find-by-_id over 16 connections; a
 //! filtered find that scans every document (no index on the field; counted in documents scanned per
 //! second); the same find once the field is indexed (`DB_BENCH_INDEXED`, 200 queries of 1,000 documents
-//! each, over 16 connections). The driver reads documents as `RawDocumentBuf` (no decoding into a
+//! each, over 16 connections). Under the table, `{ping: 1}` round trips through the same driver: the floor
+//! under a request per operation. The driver reads documents as `RawDocumentBuf` (no decoding into a
 //! `Document`), as the engine rows do.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -191,6 +192,18 @@ async fn driver_rows(uri: &str, sizes: &Sizes) -> Result<Vec<Row>, String> {
     rows.push(check_count(row, &found, sizes.lookups));
     eprintln!("  find by _id: {:?}", rows.last().unwrap());
 
+    // The floor under every request-per-operation row: a `{ping: 1}` round trip through the same
+    // driver and connections (no storage, no cursor), reported under the table.
+    let admin = client.database("admin");
+    let t = Instant::now();
+    let pings = concurrently(sizes.lookups, move |_| {
+        let admin = admin.clone();
+        async move { admin.run_command(doc! {"ping": 1}).await.map(|_| ()) }
+    })
+    .await
+    .map(|()| rate(sizes.lookups, t));
+    eprintln!("  ping: {pings:?}");
+
     let expected = sizes.docs / X_VALUES as usize;
     let t = Instant::now();
     let mut row = Ok(());
@@ -231,6 +244,8 @@ async fn driver_rows(uri: &str, sizes: &Sizes) -> Result<Vec<Row>, String> {
     rows.push(row);
     eprintln!("  indexed find: {:?}", rows.last().unwrap());
     client.shutdown().await;
+    // After the table's rows: the ping floor.
+    rows.push(pings);
     Ok(rows)
 }
 
@@ -506,6 +521,16 @@ fn render(
             ratio(&ours, &limit),
             cell(&peer),
             ratio(&ours, &peer)
+        );
+    }
+    if let Some(ping) = docwire.get(ROWS.len()) {
+        let lookups = docwire.get(2).cloned().unwrap_or_else(|| Err("not run".into()));
+        let _ = writeln!(
+            t,
+            "\n`{{ping: 1}}` through the driver, {CONNECTIONS} connections: {} round trips/s against docwire \
+             (find by _id runs at {} of it).",
+            cell(ping),
+            ratio(&lookups, ping)
         );
     }
     match polodb {
