@@ -147,3 +147,65 @@ async fn a_more_to_come_insert_through_the_proxy_is_applied() {
     assert!(proxy.shutdown(Duration::from_secs(5)).await);
     assert!(server.shutdown(Duration::from_secs(5)).await);
 }
+
+/// A cursor opened outside a logical session belongs to its upstream connection: its getMore and its
+/// killCursors reach that connection through the proxy (on any other, docwire would refuse them), and
+/// once killed it is gone (CursorNotFound 43).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_less_cursor_is_read_and_killed_on_its_own_connection() {
+    let server = start_server(&[], None).await;
+    let proxy = start(proxy_config(&server.addrs[0].to_string())).await;
+    let mut client = wire(&address(&proxy)).await;
+    let docs: Vec<Document> = (0..50).map(|i| doc! {"_id": i}).collect();
+    client
+        .run_command("test", doc! {"insert": "loose", "documents": docs})
+        .await
+        .unwrap();
+    // Another client's traffic in between takes pool connections, so only a pin keeps the owner.
+    let mut other = wire(&address(&proxy)).await;
+    let found = client
+        .run_command("test", doc! {"find": "loose", "batchSize": 5})
+        .await
+        .unwrap();
+    let id = found.get_document("cursor").unwrap().get_i64("id").unwrap();
+    other
+        .run_command("test", doc! {"find": "loose", "batchSize": 1})
+        .await
+        .unwrap();
+    let more = client
+        .run_command(
+            "test",
+            doc! {"getMore": id, "collection": "loose", "batchSize": 5},
+        )
+        .await
+        .unwrap();
+    assert_eq!(number(&more, "ok"), 1, "{more}");
+    assert_eq!(
+        more.get_document("cursor")
+            .unwrap()
+            .get_array("nextBatch")
+            .unwrap()
+            .len(),
+        5
+    );
+    other
+        .run_command("test", doc! {"find": "loose", "batchSize": 1})
+        .await
+        .unwrap();
+    let killed = client
+        .run_command("test", doc! {"killCursors": "loose", "cursors": [id]})
+        .await
+        .unwrap();
+    assert_eq!(
+        killed.get_array("cursorsKilled").unwrap(),
+        &vec![Bson::Int64(id)],
+        "{killed}"
+    );
+    let gone = client
+        .run_command("test", doc! {"getMore": id, "collection": "loose"})
+        .await
+        .unwrap();
+    assert_eq!(number(&gone, "code"), 43, "{gone}");
+    assert!(proxy.shutdown(Duration::from_secs(5)).await);
+    assert!(server.shutdown(Duration::from_secs(5)).await);
+}

@@ -209,12 +209,14 @@ impl ProxyEntryPoint {
                 Ok((parts.router.select_primary().await?, None))
             }
             "killCursors" => {
+                // The first pinned cursor decides the host (and, outside a session, the connection that
+                // owns it); the others are unpinned once the reply is in.
                 let pinned = info
                     .cursor_ids
                     .iter()
-                    .find_map(|&id| parts.pins.cursor_host(id, &info.namespace()));
+                    .find_map(|&id| parts.pins.take_cursor(id, &info.namespace(), now));
                 match pinned {
-                    Some(host) => Ok((host, None)),
+                    Some(pin) => Ok((pin.host, pin.connection)),
                     None => Ok((parts.router.select_primary().await?, None)),
                 }
             }
