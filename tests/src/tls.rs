@@ -1,6 +1,7 @@
 //! Test certificates for the TLS tests (tests/tests/tls_*.rs), made with rcgen at run time into a
 //! temporary directory (never checked in): a CA, a server certificate for `localhost` and `127.0.0.1`,
-//! a client certificate, and a client certificate from another CA (which the server must refuse).
+//! also good for client authentication (members present it to each other), a client certificate, and
+//! a client certificate from another CA (which the server must refuse).
 
 use std::path::{Path, PathBuf};
 
@@ -44,13 +45,13 @@ fn ca(name: &str) -> Ca {
 }
 
 /// A leaf certificate signed by `ca`, with its key appended (PEM).
-fn leaf(ca: &Ca, common_name: &str, names: &[&str], usage: ExtendedKeyUsagePurpose) -> String {
+fn leaf(ca: &Ca, common_name: &str, names: &[&str], usages: &[ExtendedKeyUsagePurpose]) -> String {
     let key = KeyPair::generate().expect("a leaf key");
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let mut params = CertificateParams::new(names).expect("leaf params");
     params.distinguished_name.push(DnType::CommonName, common_name);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![usage];
+    params.extended_key_usages = usages.to_vec();
     let issuer = Issuer::from_params(&ca.params, &ca.key);
     let cert = params.signed_by(&key, &issuer).expect("a signed leaf");
     format!("{}{}", cert.pem(), key.serialize_pem())
@@ -75,7 +76,11 @@ impl TestPki {
                     &ours,
                     "localhost",
                     &["localhost", "127.0.0.1"],
-                    ExtendedKeyUsagePurpose::ServerAuth,
+                    // Members also present it to each other, as mongod's member certificates.
+                    &[
+                        ExtendedKeyUsagePurpose::ServerAuth,
+                        ExtendedKeyUsagePurpose::ClientAuth,
+                    ],
                 ),
             ),
             client: write(
@@ -84,12 +89,12 @@ impl TestPki {
                     &ours,
                     "docwire test client",
                     &[],
-                    ExtendedKeyUsagePurpose::ClientAuth,
+                    &[ExtendedKeyUsagePurpose::ClientAuth],
                 ),
             ),
             stranger: write(
                 "stranger.pem",
-                &leaf(&theirs, "stranger", &[], ExtendedKeyUsagePurpose::ClientAuth),
+                &leaf(&theirs, "stranger", &[], &[ExtendedKeyUsagePurpose::ClientAuth]),
             ),
             dir,
         }

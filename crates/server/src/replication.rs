@@ -16,6 +16,7 @@ use docwire_service::Clock;
 use docwire_transport::CommandRegistry;
 use docwire_transport::client::ClientOptions;
 use docwire_transport::commands::{Hello, TopologyState};
+use docwire_transport::tls::ClientTls;
 
 use crate::config::ReplicationSettings;
 
@@ -28,6 +29,7 @@ pub(crate) fn install(
     clock: Arc<dyn Clock>,
     egress: &EgressTagCloserManager,
     registry: &mut CommandRegistry,
+    tls: Option<ClientTls>,
 ) -> anyhow::Result<ReplicationCoordinator> {
     let config = ReplSetConfig::new(&settings.set_name, &settings.members, port)
         .map_err(|status| anyhow::anyhow!("{status}"))
@@ -40,6 +42,8 @@ pub(crate) fn install(
         },
         client: ClientOptions {
             app_name: Some("docwire replication".into()),
+            // Heartbeats use TLS under preferTLS / requireTLS, as mongod's intra-cluster traffic.
+            tls,
             ..ClientOptions::default()
         },
     };

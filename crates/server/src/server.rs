@@ -127,6 +127,7 @@ pub async fn start(
             clock,
             &egress,
             &mut registry,
+            cluster_tls(settings)?,
         )?),
         None => None,
     };
@@ -176,6 +177,22 @@ pub async fn start(
         _cursor_reaper: cursor_reaper,
         _auth_sweep: auth_sweep,
     })
+}
+
+/// TLS for the server's own outgoing connections (replica-set heartbeats): on under preferTLS and
+/// requireTLS, as in mongod, presenting the server's certificate and trusting `--tlsCAFile` (the Mozilla
+/// roots without one).
+fn cluster_tls(settings: &Settings) -> anyhow::Result<Option<docwire_transport::tls::ClientTls>> {
+    use docwire_transport::tls::{ClientTls, TlsMode};
+    if !matches!(settings.tls.mode, TlsMode::PreferTls | TlsMode::RequireTls) {
+        return Ok(None);
+    }
+    let tls = ClientTls::from_files(
+        settings.tls.ca_file.as_deref(),
+        settings.tls.certificate_key_file.as_deref(),
+    )
+    .map_err(|s| anyhow::anyhow!("{s}"))?;
+    Ok(Some(tls))
 }
 
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
