@@ -4,7 +4,8 @@
 //! and preferTLS serve both on one port; disabled never speaks TLS; with a CA, clients without a
 //! certificate (or with one from another CA) are refused unless certificates are optional; replies on
 //! TLS sessions carry no checksum even when the request had one; a silent client neither blocks others
-//! nor outlives the handshake timeout. Certificates are generated per test (rcgen).
+//! nor outlives the handshake timeout; serverStatus reports transportSecurity. Certificates are
+//! generated per test (rcgen).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -61,6 +62,17 @@ async fn require_tls_serves_tls_clients_and_closes_plain_ones() {
     coll.insert_one(doc! {"_id": 1, "over": "tls"}).await.unwrap();
     let found = coll.find_one(doc! {"_id": 1}).await.unwrap().unwrap();
     assert_eq!(found.get_str("over").unwrap(), "tls");
+    // serverStatus counts the TLS connections by version, as mongod's transportSecurity.
+    let status = client
+        .database("admin")
+        .run_command(doc! {"serverStatus": 1})
+        .await
+        .unwrap();
+    let security = status.get_document("transportSecurity").unwrap();
+    let keys: Vec<&str> = security.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["1.0", "1.1", "1.2", "1.3", "unknown"], "{security}");
+    assert!(security.get_i64("1.3").unwrap() >= 1, "{security}");
+    assert_eq!(security.get_i64("1.0").unwrap(), 0, "{security}");
 
     // A plain client on the TCP port is closed without a reply.
     let refused = ping(&host, None)

@@ -232,6 +232,7 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
         log: log.clone(),
     };
     register_proxy_commands(&mut registry, &report);
+    docwire_transport::tls::register_tls_server_status(&mut registry, &sessions);
     let registry = Arc::new(registry);
     deps.catalog.publish(&registry);
     let local = CommandEntryPoint::new(registry).with_op_counters(op_counters.clone());

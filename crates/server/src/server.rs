@@ -119,6 +119,7 @@ pub async fn start(
     docwire_db::commands::register_db_commands(&mut registry, &db);
     // After the db commands: it wraps their listDatabases.
     register_auth_commands(&mut registry);
+    docwire_transport::tls::register_tls_server_status(&mut registry, &sessions);
     let replication = match &settings.replication {
         Some(repl) => Some(crate::replication::install(
             repl,

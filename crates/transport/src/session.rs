@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::Decoder;
 
 use crate::tags;
-use crate::tls::TlsInfo;
+use crate::tls::{TlsInfo, TransportSecurityCounters};
 
 /// What other tasks may know of a session. Shared as `Arc<SessionInfo>`.
 #[derive(Debug)]
@@ -113,7 +113,7 @@ impl TransportSession for SessionInfo {
 pub trait SessionStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> SessionStream for T {}
 
-/// Byte counters shared by every session (serverStatus.network).
+/// Byte counters shared by every session (serverStatus.network, and transportSecurity).
 #[derive(Debug, Default)]
 pub struct NetworkCounters {
     /// Bytes received.
@@ -122,6 +122,8 @@ pub struct NetworkCounters {
     pub bytes_out: AtomicU64,
     /// Requests received.
     pub num_requests: AtomicU64,
+    /// Incoming TLS connections by version (serverStatus.transportSecurity).
+    pub transport_security: TransportSecurityCounters,
 }
 
 /// What a read from the peer produced.

@@ -8,10 +8,12 @@ mod egress;
 mod files;
 mod ingress;
 mod mode;
+mod server_status;
 
 pub use egress::ClientTls;
 pub use ingress::{IngressTls, TlsInfo, TlsOptions};
 pub use mode::TlsMode;
+pub use server_status::{TlsServerStatus, TransportSecurityCounters, register_tls_server_status};
 
 pub(crate) use ingress::Negotiated;
 

@@ -286,6 +286,11 @@ async fn open_session(shared: &Shared, incoming: Incoming, info: &Arc<SessionInf
                     client_certificate = tls_info.client_certificate,
                     "TLS session established"
                 );
+                shared
+                    .sessions
+                    .counters()
+                    .transport_security
+                    .record(tls_info.version);
                 info.set_tls(tls_info);
                 (stream, Vec::new())
             }
