@@ -392,6 +392,61 @@ mod tests {
     }
 
     #[test]
+    fn tls_keys_in_the_config_file_and_flags_over_them() {
+        let dir = std::env::temp_dir().join(format!("docwire-config-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("docwire.toml");
+        std::fs::write(
+            &file,
+            "tlsMode = \"requireTLS\"\ntlsCertificateKeyFile = \"/etc/docwire/server.pem\"\n\
+             tlsCAFile = \"/etc/docwire/ca.pem\"\ntlsAllowConnectionsWithoutCertificates = true\n",
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let s = settings(&["--config", path]);
+        assert_eq!(s.tls.mode, TlsMode::RequireTls);
+        assert_eq!(s.tls.ca_file, Some(PathBuf::from("/etc/docwire/ca.pem")));
+        assert!(s.tls.allow_connections_without_certificates);
+        assert_eq!(s.transport().tls, s.tls);
+        let s = settings(&[
+            "--config",
+            path,
+            "--tlsMode",
+            "allowTLS",
+            "--tlsCAFile",
+            "/other/ca.pem",
+        ]);
+        assert_eq!(s.tls.mode, TlsMode::AllowTls);
+        assert_eq!(s.tls.ca_file, Some(PathBuf::from("/other/ca.pem")));
+        assert_eq!(
+            s.tls.certificate_key_file,
+            Some(PathBuf::from("/etc/docwire/server.pem"))
+        );
+        assert_eq!(
+            s.parsed_document()
+                .get_document("net")
+                .unwrap()
+                .get_document("tls")
+                .unwrap(),
+            &doc! {
+                "mode": "allowTLS",
+                "certificateKeyFile": "/etc/docwire/server.pem",
+                "CAFile": "/other/ca.pem",
+                "allowConnectionsWithoutCertificates": true,
+            }
+        );
+        assert_eq!(settings(&[]).tls, TlsOptions::default());
+        assert!(
+            !settings(&[])
+                .parsed_document()
+                .get_document("net")
+                .unwrap()
+                .contains_key("tls")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn mongod_defaults() {
         let s = settings(&[]);
         assert_eq!(s.port, 27017);
