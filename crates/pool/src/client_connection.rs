@@ -1,6 +1,7 @@
 //! `ClientConnection`: the pool's [`ConnectionInterface`] over the transport's [`AsyncDbClient`].
 //!
-//! Setup is `AsyncDbClient::connect` (connect + hello handshake), refresh is `{ping: 1}` on admin, and
+//! Setup is `AsyncDbClient::connect` (connect + hello handshake), then, when the factory has
+//! [`Credentials`], SCRAM authentication (so a connection arrives authenticated); refresh is `{ping: 1}` on admin, and
 //! health is the client's own (no command abandoned mid-reply, peer not known to have hung up). A holder
 //! runs commands on a checked-out connection with [`ClientConnection::run_command`], or with
 //! [`ConnectionHandle::run_and_mark`], which also marks the handle with the outcome.
@@ -11,7 +12,7 @@ use std::time::Duration;
 use bson::{Document, doc};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 use docwire_service::ClockTime;
-use docwire_transport::client::{AsyncDbClient, ClientOptions};
+use docwire_transport::client::{AsyncDbClient, ClientOptions, Credentials, authenticate};
 
 use crate::connection::{ConnectionFactory, ConnectionInterface};
 use crate::handle::ConnectionHandle;
@@ -22,6 +23,7 @@ pub struct ClientConnection {
     generation: u64,
     last_used: ClockTime,
     options: ClientOptions,
+    credentials: Option<Credentials>,
     client: Option<AsyncDbClient>,
     /// Set while a command runs. A holder that drops the command's future midway leaves it set, and the
     /// connection is then out of step with its peer, so it reports itself unhealthy.
@@ -80,7 +82,14 @@ impl ConnectionInterface for ClientConnection {
     }
 
     async fn setup(&mut self, timeout: Duration) -> StatusResult<()> {
-        self.client = Some(AsyncDbClient::connect(&self.host, timeout, &self.options).await?);
+        let mut client = AsyncDbClient::connect(&self.host, timeout, &self.options).await?;
+        if let Some(credentials) = &self.credentials {
+            // The pool bounds setup by dropping this future; the client is then dropped unused.
+            authenticate(&mut client, credentials)
+                .await
+                .map_err(|status| authentication_error(&self.host, credentials, &status))?;
+        }
+        self.client = Some(client);
         Ok(())
     }
 
@@ -94,17 +103,43 @@ impl ConnectionInterface for ClientConnection {
     }
 }
 
-/// Makes [`ClientConnection`]s that connect with `options`.
+/// A failed authentication as the connection's users see it: the server's code (AuthenticationFailed
+/// 18 for a wrong password or an unknown user), saying which host refused which user.
+fn authentication_error(host: &str, credentials: &Credentials, status: &Status) -> Status {
+    Status::new(
+        status.code(),
+        format!(
+            "cannot authenticate to {host} as {}@{} with {}: {}",
+            credentials.user,
+            credentials.source,
+            credentials.mechanism.name(),
+            status.reason()
+        ),
+    )
+}
+
+/// Makes [`ClientConnection`]s that connect with `options` (and authenticate with `credentials`).
 #[derive(Clone, Debug, Default)]
 pub struct ClientConnectionFactory {
     /// How every connection connects and talks (app name, compressors, checksums).
     pub options: ClientOptions,
+    /// Who every connection authenticates as right after its handshake; `None`: nobody.
+    pub credentials: Option<Credentials>,
 }
 
 impl ClientConnectionFactory {
-    /// A factory whose connections use `options`.
+    /// A factory whose connections use `options` and do not authenticate.
     pub fn new(options: ClientOptions) -> ClientConnectionFactory {
-        ClientConnectionFactory { options }
+        ClientConnectionFactory {
+            options,
+            credentials: None,
+        }
+    }
+
+    /// The same factory, whose connections authenticate as `credentials`.
+    pub fn with_credentials(mut self, credentials: Option<Credentials>) -> ClientConnectionFactory {
+        self.credentials = credentials;
+        self
     }
 }
 
@@ -117,6 +152,7 @@ impl ConnectionFactory for ClientConnectionFactory {
             generation,
             last_used: now,
             options: self.options.clone(),
+            credentials: self.credentials.clone(),
             client: None,
             in_flight: false,
         }

@@ -4,6 +4,7 @@
 mod async_client;
 mod hello_reply;
 mod remote_command;
+pub mod scram_client;
 
 pub use async_client::{AsyncDbClient, ClientOptions, ExhaustStream, canceled};
 pub use hello_reply::{CLIENT_MAX_WIRE_VERSION, CLIENT_MIN_WIRE_VERSION, HelloReply};
@@ -11,3 +12,4 @@ pub use remote_command::{
     RemoteCommandOnAnyResponse, RemoteCommandRequest, RemoteCommandRequestOnAny, RemoteCommandResponse,
     next_request_id,
 };
+pub use scram_client::{Credentials, authenticate};
