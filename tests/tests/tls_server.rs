@@ -1,11 +1,11 @@
 //! TLS on the server's port (`--tlsMode`, `--tlsCertificateKeyFile`, `--tlsCAFile`,
-//! `--tlsAllowConnectionsWithoutCertificates`), seen from clients: the Rust driver and docwire's own
-//! wire client over TLS; requireTLS closes plain clients while the Unix socket stays plain; allowTLS
-//! and preferTLS serve both on one port; disabled never speaks TLS; with a CA, clients without a
-//! certificate (or with one from another CA) are refused unless certificates are optional; replies on
-//! TLS sessions carry no checksum even when the request had one; a silent client neither blocks others
-//! nor outlives the handshake timeout; serverStatus reports transportSecurity. Certificates are
-//! generated per test (rcgen).
+//! `--tlsAllowConnectionsWithoutCertificates`), seen from clients: the Rust driver and docwire's own wire
+//! client over TLS (on both service executors); requireTLS closes plain clients while the Unix socket stays
+//! plain; allowTLS and preferTLS serve both on one port; disabled never speaks TLS; with a CA, clients
+//! without a certificate (or with one from another CA) are refused unless certificates are optional; replies
+//! on TLS sessions carry no checksum even when the request had one; a silent client neither blocks others nor
+//! outlives the handshake timeout; serverStatus reports transportSecurity. Certificates are generated per
+//! test (rcgen).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -14,7 +14,7 @@ use bson::{Document, doc};
 use docwire_rpc::{OpMsg, OpMsgBuilder, OpMsgFlags, StatusResult, append_checksum};
 use docwire_server::RunningServer;
 use docwire_tests::tls::{TestPki, as_strs};
-use docwire_tests::{PATIENCE, start_server};
+use docwire_tests::{EXECUTORS, PATIENCE, start_server};
 use docwire_transport::client::{AsyncDbClient, ClientOptions};
 use docwire_transport::tls::ClientTls;
 use docwire_transport::{Received, connect_tls};
@@ -89,6 +89,24 @@ async fn require_tls_serves_tls_clients_and_closes_plain_ones() {
     assert_eq!(reply.get_f64("ok").unwrap(), 1.0);
 
     server.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_sessions_run_on_both_service_executors() {
+    let pki = TestPki::generate();
+    for executor in EXECUTORS {
+        let server = tls_server(&pki, "requireTLS", false, &["--serviceExecutor", executor]).await;
+        let host = server.addrs[0].to_string();
+        let client = driver(&pki.driver_uri(&host, None)).await;
+        let coll = client.database("tls").collection::<Document>(executor);
+        coll.insert_one(doc! {"executor": executor}).await.unwrap();
+        assert_eq!(coll.count_documents(doc! {}).await.unwrap(), 1, "{executor}");
+        assert!(
+            !reply_has_checksum(&host, Some(&pki.client_tls(None))).await,
+            "{executor}"
+        );
+        server.shutdown(Duration::from_secs(5)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
