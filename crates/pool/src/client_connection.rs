@@ -1,10 +1,11 @@
 //! `ClientConnection`: the pool's [`ConnectionInterface`] over the transport's [`AsyncDbClient`].
 //!
 //! Setup is `AsyncDbClient::connect` (connect + hello handshake), then, when the factory has
-//! [`Credentials`], SCRAM authentication (so a connection arrives authenticated); refresh is `{ping: 1}` on admin, and
-//! health is the client's own (no command abandoned mid-reply, peer not known to have hung up). A holder
-//! runs commands on a checked-out connection with [`ClientConnection::run_command`], or with
-//! [`ConnectionHandle::run_and_mark`], which also marks the handle with the outcome.
+//! [`Credentials`], SCRAM authentication (so a connection arrives authenticated); refresh is
+//! `{ping: 1}` on admin, and health is the client's own (no command abandoned mid-reply, peer not known
+//! to have hung up). A holder runs commands on a checked-out connection with
+//! [`ClientConnection::run_command`], or with [`ConnectionHandle::run_and_mark`], which also marks the
+//! handle with the outcome.
 
 use std::fmt;
 use std::time::Duration;
