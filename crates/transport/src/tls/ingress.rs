@@ -202,3 +202,130 @@ fn handshake_failed(e: &std::io::Error) -> Status {
     };
     Status::new(ErrorCode::SSLHandshakeFailed, reason)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::tls::ClientTls;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
+
+    /// A self-signed certificate for localhost, with its key, in `dir`/server.pem.
+    fn certificate(dir: &std::path::Path) -> PathBuf {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let path = dir.join("server.pem");
+        std::fs::write(&path, format!("{}{}", cert.pem(), key.serialize_pem())).unwrap();
+        path
+    }
+
+    fn options(mode: TlsMode, cert: &std::path::Path) -> TlsOptions {
+        TlsOptions {
+            mode,
+            certificate_key_file: Some(cert.to_owned()),
+            ..TlsOptions::default()
+        }
+    }
+
+    #[test]
+    fn loading_follows_mongod_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = certificate(dir.path());
+        assert!(IngressTls::load(&TlsOptions::default()).unwrap().is_none());
+        let no_cert = TlsOptions {
+            mode: TlsMode::RequireTls,
+            ..TlsOptions::default()
+        };
+        assert_eq!(
+            IngressTls::load(&no_cert).unwrap_err().code(),
+            ErrorCode::InvalidSSLConfiguration
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        let bad_ca = TlsOptions {
+            ca_file: Some(empty.clone()),
+            ..options(TlsMode::RequireTls, &cert)
+        };
+        let err = IngressTls::load(&bad_ca).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidSSLConfiguration);
+        assert!(err.reason().contains("empty.pem"), "{err}");
+        assert!(IngressTls::load(&options(TlsMode::RequireTls, &empty)).is_err());
+        let tls = IngressTls::load(&options(TlsMode::PreferTls, &cert))
+            .unwrap()
+            .unwrap();
+        assert_eq!(tls.mode(), TlsMode::PreferTls);
+    }
+
+    #[tokio::test]
+    async fn plain_bytes_are_kept_or_refused_by_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = certificate(dir.path());
+        let header = [0x16u8, 0x01, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0xdd, 0x07, 0, 0];
+        for mode in [TlsMode::AllowTls, TlsMode::RequireTls] {
+            let tls = IngressTls::load(&options(mode, &cert)).unwrap().unwrap();
+            let (mut client, server) = duplex(1024);
+            client.write_all(&header).await.unwrap();
+            match (mode, tls.negotiate(server).await) {
+                (TlsMode::AllowTls, Ok(Negotiated::Plain { prefix, .. })) => {
+                    assert_eq!(prefix, header[..prefix.len()]);
+                }
+                (TlsMode::RequireTls, Err(status)) => {
+                    assert_eq!(status.code(), ErrorCode::SSLHandshakeFailed);
+                    assert_eq!(
+                        status.reason(),
+                        "The server is configured to only allow SSL connections"
+                    );
+                }
+                (mode, _) => panic!("unexpected outcome under {mode}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tls_client_is_handshaken_and_its_bytes_decrypted() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = certificate(dir.path());
+        let tls = IngressTls::load(&options(TlsMode::AllowTls, &cert))
+            .unwrap()
+            .unwrap();
+        // The self-signed certificate is its own CA.
+        let client_tls = ClientTls::from_files(Some(&cert), None).unwrap();
+        let (client, server) = duplex(64 * 1024);
+        let client_side = async {
+            let mut stream = client_tls.handshake("localhost:27017", client).await.unwrap();
+            stream.write_all(b"hello over tls").await.unwrap();
+            stream.flush().await.unwrap();
+            stream
+        };
+        let (negotiated, _client) = tokio::join!(tls.negotiate(server), client_side);
+        let Ok(Negotiated::Tls { mut stream, info }) = negotiated else {
+            panic!("not a TLS session");
+        };
+        assert_eq!(
+            info,
+            TlsInfo {
+                version: "1.3",
+                client_certificate: false
+            }
+        );
+        let mut buf = [0u8; 14];
+        stream.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"hello over tls");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = certificate(dir.path());
+        let tls = IngressTls::load(&options(TlsMode::RequireTls, &cert))
+            .unwrap()
+            .unwrap();
+        let (_client, server) = duplex(1024);
+        let status = match tls.negotiate(server).await {
+            Err(status) => status,
+            Ok(_) => panic!("a silent client was accepted"),
+        };
+        assert_eq!(status.code(), ErrorCode::NetworkTimeout);
+    }
+}
