@@ -1,7 +1,9 @@
 //! `ProxyEntryPoint`: the client session's request path. Each OP_MSG is read only as far as routing needs
 //! ([`RequestInfo`]), sent as-is (no re-encoding) over a [`ServerSession`] to the host the router, a cursor
 //! pin or a transaction pin chooses, and the upstream's reply goes back as-is. The handshake and the
-//! proxy's own commands (serverStatus, connPoolStats, currentOp, proxyStats...) are answered locally.
+//! proxy's own commands (serverStatus, connPoolStats, currentOp, proxyStats...) are answered locally,
+//! and so are authentication and user management (against the proxy's own users); with `--auth`, a
+//! request is forwarded only if the client's user may run it ([`crate::auth_gate`]).
 //!
 //! Failover: a transport failure or a not-primary reply is reported to the replica-set monitor; requests
 //! that are safe to repeat (retryable reads; writes with lsid + txnNumber outside a transaction) are
@@ -21,9 +23,11 @@ use docwire_rpc::{
     strip_checksum,
 };
 use docwire_service::{Client, Clock, ClockTime, Decoration, LogicalOp};
+use docwire_transport::auth::AuthorizationManager;
 use docwire_transport::commands::OpCounters;
 use docwire_transport::{CommandEntryPoint, DbResponse, RequestContext, ServiceEntryPoint};
 
+use crate::auth_gate::{Gate, is_upstream_auth_failure, upstream_auth_error};
 use crate::client_session::{ClientSession, ClientSessionState, ExhaustStream};
 use crate::handshake::UpstreamLimits;
 use crate::pins::Pins;
@@ -36,9 +40,11 @@ use crate::server_session::{ServerSession, unreachable};
 use crate::shadow::compare_replies;
 use crate::stats::ProxyStats;
 
-/// The commands the proxy answers itself (over OP_MSG and OP_QUERY alike): the handshake and its own
-/// state. Everything else goes upstream.
-pub const LOCAL_COMMANDS: [&str; 13] = [
+/// The commands the proxy answers itself (over OP_MSG and OP_QUERY alike): the handshake, its own
+/// state, and authentication and user management against its own users (never forwarded: upstream
+/// connections are pooled and shared, and authenticating one for a client would lend that client's
+/// identity to every other). Everything else goes upstream.
+pub const LOCAL_COMMANDS: [&str; 23] = [
     "hello",
     "isMaster",
     "ismaster",
@@ -52,6 +58,16 @@ pub const LOCAL_COMMANDS: [&str; 13] = [
     "getCmdLineOpts",
     "listCommands",
     "connectionStatus",
+    "saslStart",
+    "saslContinue",
+    "logout",
+    "createUser",
+    "updateUser",
+    "dropUser",
+    "dropAllUsersFromDatabase",
+    "grantRolesToUser",
+    "revokeRolesFromUser",
+    "usersInfo",
 ];
 
 /// The handshake commands.
@@ -86,6 +102,8 @@ pub struct ProxyParts {
     pub op_counters: Arc<OpCounters>,
     /// How long a request waits for an upstream connection.
     pub checkout_timeout: Duration,
+    /// The clients' authentication on the proxy, and (with `--auth`) the gate before forwarding.
+    pub auth: Arc<AuthorizationManager>,
 }
 
 /// The proxy's ServiceEntryPoint.
@@ -281,6 +299,12 @@ impl ProxyEntryPoint {
             };
             let mut session = match session {
                 Ok(session) => session,
+                Err(status) if is_upstream_auth_failure(&status) => {
+                    // The host is up and refused the proxy's credentials: nothing to fail over from.
+                    tracing::warn!(upstream = %host, %status,
+                        "the proxy cannot authenticate to its upstream");
+                    return Forwarded::failed(&upstream_auth_error(&status), Some(host));
+                }
                 Err(status) => match self
                     .after_failure(info, &host, &status, retryable && !retried)
                     .await
@@ -583,11 +607,14 @@ impl ServiceEntryPoint for ProxyEntryPoint {
         let Ok(msg) = OpMsg::parse(request) else {
             return parts.local.handle_request(ctx, request).await;
         };
-        let (Ok(name), Ok(_)) = (msg.command_name(), msg.database()) else {
+        let (Ok(name), Ok(database)) = (msg.command_name(), msg.database()) else {
             return parts.local.handle_request(ctx, request).await;
         };
         if LOCAL_COMMANDS.contains(&name) {
             return parts.local.handle_request(ctx, request).await;
+        }
+        if let Gate::Refused(response) = crate::auth_gate::check(&parts.auth, ctx, &msg, name, database)? {
+            return Ok(response);
         }
         let info = match RequestInfo::parse(&msg) {
             Ok(info) => info,

@@ -8,6 +8,7 @@
 //! the message as-is over a [`ServerSession`](server_session::ServerSession) checked out of the upstream
 //! pool for just that request. [`start_proxy`] composes it all from a [`ProxyConfig`].
 
+pub mod auth_gate;
 pub mod client_session;
 pub mod commands;
 mod entry_point;

@@ -2,7 +2,9 @@
 //! decoration), the upstream pool, a replica-set monitor over its own executor, the local commands and a
 //! transport layer serving a [`ProxyEntryPoint`]. TLS for clients comes with the transport settings;
 //! TLS to the upstreams (the pool's and the monitor's connections) from [`ProxyConfig::upstream_tls`] or
-//! the upstream URI.
+//! the upstream URI. Authentication: the proxy's own users ([`ProxyConfig::users`]) and `--auth`
+//! options ([`ProxyConfig::auth`]) for its clients; [`ProxyConfig::upstream_credentials`] for the pool's
+//! upstream connections (the monitor's need none: hello is open to everyone).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,8 +16,10 @@ use docwire_executor::sdam::{MonitorOptions, ReplicaSetMonitor};
 use docwire_executor::{ExecutorOptions, TaskExecutor};
 use docwire_pool::{ClientConnectionFactory, ConnectionPool, EgressTagCloserManager, register_pool_commands};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
-use docwire_service::{Clock, ServiceContext};
-use docwire_transport::client::ClientOptions;
+use docwire_service::{Clock, PeriodicJobHandle, ServiceContext, SystemClock};
+use docwire_transport::auth::{AuthOptions, AuthorizationManager, MemoryUserStore, UserStore};
+use docwire_transport::client::{ClientOptions, Credentials};
+use docwire_transport::commands::register_auth_commands;
 use docwire_transport::commands::{AdminDeps, register_admin_commands};
 use docwire_transport::tls::ClientTls;
 use docwire_transport::{
@@ -50,6 +54,13 @@ pub struct ProxyConfig {
     pub pool: docwire_pool::Options,
     /// How long a request waits for an upstream connection.
     pub checkout_timeout: Duration,
+    /// Client authentication on the proxy: `--auth` and its limits (off by default: nothing is gated).
+    pub auth: AuthOptions,
+    /// The proxy's own users (the server composes the db crate's admin.system.users store over
+    /// `--dbpath`); in memory when `None`.
+    pub users: Option<Arc<dyn UserStore>>,
+    /// The service user the pool's upstream connections authenticate as; `None`: they do not.
+    pub upstream_credentials: Option<Credentials>,
     /// Cursor and transaction pin limits.
     pub pins: PinOptions,
     /// The request log.
@@ -73,6 +84,9 @@ impl ProxyConfig {
             max_conns: DEFAULT_MAX_CONNS,
             pool: docwire_pool::Options::default(),
             checkout_timeout: Duration::from_secs(10),
+            auth: AuthOptions::default(),
+            users: None,
+            upstream_credentials: None,
             pins: PinOptions::default(),
             // Slow requests only, as the command line's default --logSampleRate 0.
             request_log: RequestLogConfig {
@@ -106,6 +120,8 @@ pub struct RunningProxy {
     executor: TaskExecutor,
     handle: TransportHandle,
     serving: tokio::task::JoinHandle<()>,
+    // Ends client connections that do not authenticate in time (with --auth).
+    _auth_sweep: Option<PeriodicJobHandle>,
 }
 
 impl RunningProxy {
@@ -155,6 +171,7 @@ fn upstream_tls(config: &ProxyConfig) -> StatusResult<Option<ClientTls>> {
 /// need not be up yet).
 pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
     let mut builder = ServiceContext::builder();
+    let auth = declare_auth(&mut builder, &config)?;
     let sessions_key = SessionManager::declare_with_fd_share(&mut builder, config.max_conns, PROXY_FD_SHARE);
     let egress_key = EgressTagCloserManager::declare(&mut builder);
     let client_sessions = builder.decorate_client(|_| Ok(Mutex::new(ClientSession::default())));
@@ -172,7 +189,8 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
         app_name: Some("docwire proxy".to_owned()),
         tls: upstream_tls.clone(),
         ..ClientOptions::default()
-    });
+    })
+    .with_credentials(config.upstream_credentials.clone());
     let pool_options = docwire_pool::Options {
         egress_tag_closer_manager: Some(egress.clone()),
         ..config.pool.clone()
@@ -224,6 +242,8 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
     register_admin_commands(&mut registry, deps.clone());
     register_pool_commands(&mut registry, &egress);
     register_proxy_hello(&mut registry, &limits);
+    // saslStart, saslContinue, user management, usersInfo, and serverStatus' security section.
+    register_auth_commands(&mut registry);
     let report = ProxyReport {
         stats: Arc::clone(&stats),
         pins: Arc::clone(&pins),
@@ -235,7 +255,10 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
     docwire_transport::tls::register_tls_server_status(&mut registry, &sessions);
     let registry = Arc::new(registry);
     deps.catalog.publish(&registry);
-    let local = CommandEntryPoint::new(registry).with_op_counters(op_counters.clone());
+    let local = CommandEntryPoint::new(registry)
+        .with_op_counters(op_counters.clone())
+        .with_auth(Arc::clone(&auth));
+    let auth_sweep = auth.start_authentication_sweep(&service, sessions.clone())?;
 
     let entry_point = Arc::new(ProxyEntryPoint::new(ProxyParts {
         pool: Arc::clone(&pool),
@@ -250,6 +273,7 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
         client_sessions,
         op_counters,
         checkout_timeout: config.checkout_timeout,
+        auth,
     }));
 
     let mut transport = config.transport.clone();
@@ -262,6 +286,8 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
         upstream = ?config.upstream.hosts,
         replica_set = ?config.upstream.replica_set,
         mode = config.mode.name(),
+        auth = config.auth.enabled,
+        upstream_user = config.upstream_credentials.as_ref().map(|c| c.user.as_str()),
         client_tls = config.transport.tls.mode.name(),
         upstream_tls = upstream_tls.is_some(),
         port = addrs.first().map(SocketAddr::port),
@@ -277,5 +303,26 @@ pub async fn start_proxy(config: ProxyConfig) -> StatusResult<RunningProxy> {
         executor,
         handle,
         serving,
+        _auth_sweep: auth_sweep,
     })
+}
+
+/// The proxy's own authentication: its users (in memory unless a store is configured) and options.
+/// Always installed, so authentication commands are answered here and never reach a shared upstream
+/// connection; with `--auth` off nothing is gated.
+fn declare_auth(
+    builder: &mut docwire_service::ServiceContextBuilder,
+    config: &ProxyConfig,
+) -> StatusResult<Arc<AuthorizationManager>> {
+    let users = config
+        .users
+        .clone()
+        .unwrap_or_else(|| Arc::new(MemoryUserStore::new()));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new()?);
+    Ok(AuthorizationManager::declare(
+        builder,
+        users,
+        config.auth.clone(),
+        clock,
+    ))
 }

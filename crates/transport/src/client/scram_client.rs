@@ -257,7 +257,11 @@ pub async fn authenticate(client: &mut AsyncDbClient, credentials: &Credentials)
         let reply = client
             .run_command(
                 db,
-                doc! {"saslContinue": 1, "conversationId": conversation_id.clone(), "payload": binary(Vec::new())},
+                doc! {
+                    "saslContinue": 1,
+                    "conversationId": conversation_id.clone(),
+                    "payload": binary(Vec::new()),
+                },
             )
             .await?;
         done = sasl_reply(&reply)?.2;
