@@ -76,6 +76,38 @@ pub struct ProxyArgs {
     /// Rotate the request log file at this size (MiB).
     #[arg(long = "requestLogSizeMB", default_value_t = 64)]
     pub request_log_size_mb: u64,
+    /// Require clients to authenticate to the proxy, against its own users (kept under --dbpath), and
+    /// check each forwarded command against the user's roles.
+    #[arg(long)]
+    pub auth: bool,
+    /// Where the proxy keeps its users (admin.system.users in a redb file); required with --auth.
+    #[arg(long, value_name = "DIR")]
+    pub dbpath: Option<PathBuf>,
+    /// Whether a localhost connection may create the proxy's first user under --auth.
+    #[arg(
+        long = "enableLocalhostAuthBypass",
+        value_name = "BOOL",
+        default_value_t = true,
+        action = ArgAction::Set
+    )]
+    pub enable_localhost_auth_bypass: bool,
+    /// How long a failed authentication waits before it answers, in ms.
+    #[arg(long = "authFailedDelayMs", value_name = "MS", default_value_t = 500)]
+    pub auth_failed_delay_ms: u64,
+    /// The user the proxy authenticates to its upstreams as (its password comes from
+    /// --upstreamPasswordFile or the DOCWIRE_UPSTREAM_PASSWORD environment variable, never a flag).
+    #[arg(long = "upstreamUser", value_name = "NAME")]
+    pub upstream_user: Option<String>,
+    /// The upstream user's authentication database.
+    #[arg(long = "upstreamAuthSource", value_name = "DB", default_value = "admin")]
+    pub upstream_auth_source: String,
+    /// How the proxy authenticates to its upstreams: SCRAM-SHA-256 or SCRAM-SHA-1.
+    #[arg(long = "upstreamAuthMechanism", value_name = "MECHANISM", default_value = "SCRAM-SHA-256",
+          value_parser = ["SCRAM-SHA-256", "SCRAM-SHA-1"])]
+    pub upstream_auth_mechanism: String,
+    /// A file holding the upstream user's password (a trailing newline is ignored).
+    #[arg(long = "upstreamPasswordFile", value_name = "FILE")]
+    pub upstream_password_file: Option<PathBuf>,
     /// The log's format.
     #[arg(long = "logFormat", value_enum, default_value_t = LogFormat::Plain)]
     pub log_format: LogFormat,

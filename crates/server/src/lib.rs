@@ -9,4 +9,4 @@ mod replication;
 mod server;
 
 pub use config::{ReplicationSettings, Settings};
-pub use server::{RunningServer, proxy_config, run, run_proxy, start};
+pub use server::{RunningServer, UPSTREAM_PASSWORD_ENV, proxy_config, run, run_proxy, start};

@@ -246,7 +246,69 @@ pub fn proxy_config(args: &ProxyArgs) -> anyhow::Result<docwire_proxy::ProxyConf
     config.request_log.sample_rate = args.log_sample_rate.clamp(0.0, 1.0);
     config.request_log.file = args.request_log.clone();
     config.request_log.max_file_bytes = args.request_log_size_mb.max(1) * 1024 * 1024;
+    proxy_auth(args, &mut config)?;
     Ok(config)
+}
+
+/// The environment variable the proxy's upstream password may come from (when no
+/// --upstreamPasswordFile is given).
+pub const UPSTREAM_PASSWORD_ENV: &str = "DOCWIRE_UPSTREAM_PASSWORD";
+
+/// The proxy's authentication from its flags: its users in admin.system.users of a storage engine under
+/// --dbpath (the db crate's store, composed here: the proxy crate does not depend on the db crate),
+/// the clients' auth options, and the upstream service user, whose password comes from a file or the
+/// environment, never from a flag.
+fn proxy_auth(args: &ProxyArgs, config: &mut docwire_proxy::ProxyConfig) -> anyhow::Result<()> {
+    if args.auth && args.dbpath.is_none() {
+        anyhow::bail!("--auth needs --dbpath DIR, where the proxy keeps its users");
+    }
+    if let Some(dbpath) = &args.dbpath {
+        let engine = docwire_db::database::open_engine("redb", dbpath)
+            .map_err(|s| anyhow::anyhow!("cannot open the proxy's users at {}: {s}", dbpath.display()))?;
+        config.users = Some(Arc::new(docwire_db::users::EngineUserStore::new(engine)));
+    }
+    config.auth = docwire_transport::auth::AuthOptions {
+        enabled: args.auth,
+        enable_localhost_auth_bypass: args.enable_localhost_auth_bypass,
+        auth_failed_delay: Duration::from_millis(args.auth_failed_delay_ms),
+        ..docwire_transport::auth::AuthOptions::default()
+    };
+    let Some(user) = &args.upstream_user else {
+        if args.upstream_password_file.is_some() {
+            anyhow::bail!("--upstreamPasswordFile needs --upstreamUser");
+        }
+        return Ok(());
+    };
+    let mechanism = docwire_transport::auth::ScramMechanism::from_name(&args.upstream_auth_mechanism)
+        .with_context(|| format!("unknown --upstreamAuthMechanism {}", args.upstream_auth_mechanism))?;
+    config.upstream_credentials = Some(docwire_transport::client::Credentials::new(
+        user.clone(),
+        args.upstream_auth_source.clone(),
+        upstream_password(args)?,
+        mechanism,
+    ));
+    Ok(())
+}
+
+/// The upstream user's password: the --upstreamPasswordFile's content (trailing newlines trimmed), else
+/// the environment variable. Errors name where it was looked for, never what was found.
+fn upstream_password(args: &ProxyArgs) -> anyhow::Result<String> {
+    let password = match &args.upstream_password_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --upstreamPasswordFile {}", path.display()))?
+            .trim_end_matches(['\n', '\r'])
+            .to_owned(),
+        None => std::env::var(UPSTREAM_PASSWORD_ENV).map_err(|_| {
+            anyhow::anyhow!(
+                "--upstreamUser needs a password: --upstreamPasswordFile FILE or the \
+                 {UPSTREAM_PASSWORD_ENV} environment variable"
+            )
+        })?,
+    };
+    if password.is_empty() {
+        anyhow::bail!("the upstream password is empty");
+    }
+    Ok(password)
 }
 
 /// Runs `docwire proxy` until SIGINT or SIGTERM, then shuts down gracefully.
