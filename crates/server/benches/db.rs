@@ -1,8 +1,9 @@
 //! The embedded-database benchmark (`cargo xtask bench db`): the same five workloads through the Rust
 //! driver (`mongodb` 3.9) against a `docwire` process (redb on a temp dir), straight on the redb storage
 //! engine in this process (no network, no command layer: the limit), and through the driver against a
-//! PoloDB server when one is installed (`polodb` on PATH or `$POLODB`). Prints ops/s and the ratios as a
-//! markdown table and writes it to target/bench/db.md.
+//! PoloDB server when one is installed (`polodb` on PATH or `$POLODB`); `$DOCWIRE_BIN` runs another
+//! docwire build instead of this one. Prints ops/s and the ratios as a markdown table and writes it to
+//! target/bench/db.md.
 //!
 //! Workloads: insert_many of `DB_BENCH_DOCS` (100,000) small documents; `DB_BENCH_SINGLES` (10,000)
 //! insert_one with w:1, one at a time; `DB_BENCH_LOOKUPS` (100,000) find-by-_id over 16 connections; a
@@ -406,8 +407,12 @@ fn engine_rows(dbpath: &Path, sizes: &Sizes) -> Vec<Row> {
 
 // ---- servers -------------------------------------------------------------------------------------------
 
+/// Starts the docwire server: this build's binary, or `$DOCWIRE_BIN` (to compare two builds under
+/// the same client and load).
 fn spawn_docwire(dbpath: &Path) -> (Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_docwire"))
+    let binary = std::env::var_os("DOCWIRE_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_docwire")), PathBuf::from);
+    let mut child = Command::new(binary)
         .args(["--port", "0", "--nounixsocket", "--quiet", "--logFormat", "json"])
         .arg("--dbpath")
         .arg(dbpath)
