@@ -2,6 +2,8 @@
 //! primary in primary mode — through a replica-set monitor that follows the upstream deployment, and tells
 //! the monitor about failures so the next selection avoids a dead or demoted host.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use bson::Document;
 use docwire_executor::sdam::{Operation, ReadPreference, ReplicaSetMonitor, ServerType, TopologyDescription};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
@@ -49,12 +51,19 @@ impl ProxyMode {
 pub struct Router {
     monitor: ReplicaSetMonitor,
     mode: ProxyMode,
+    /// The primary as last selected, with the monitor's generation then: valid until it changes, so the
+    /// common case costs an atomic load instead of a selection.
+    primary: Arc<Mutex<Option<(u64, String)>>>,
 }
 
 impl Router {
     /// A router selecting through `monitor` in `mode`.
     pub fn new(monitor: ReplicaSetMonitor, mode: ProxyMode) -> Router {
-        Router { monitor, mode }
+        Router {
+            monitor,
+            mode,
+            primary: Arc::default(),
+        }
     }
 
     /// The mode.
@@ -69,7 +78,7 @@ impl Router {
 
     /// The host for `request`.
     pub async fn select(&self, request: &RequestInfo) -> StatusResult<String> {
-        if self.mode == ProxyMode::Primary {
+        if self.mode == ProxyMode::Primary || request.operation() == Operation::Write {
             return self.select_primary().await;
         }
         self.monitor
@@ -79,9 +88,22 @@ impl Router {
 
     /// The primary (or the single server, or a mongos).
     pub async fn select_primary(&self) -> StatusResult<String> {
-        self.monitor
+        let generation = self.monitor.generation();
+        if let Some((seen, host)) = self
+            .primary
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            && *seen == generation
+        {
+            return Ok(host.clone());
+        }
+        let host = self
+            .monitor
             .select(Operation::Write, &ReadPreference::primary())
-            .await
+            .await?;
+        *self.primary.lock().unwrap_or_else(PoisonError::into_inner) = Some((generation, host.clone()));
+        Ok(host)
     }
 
     /// Whether `host` is a standalone mongod (no replica set, not a mongos).

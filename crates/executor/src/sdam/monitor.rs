@@ -2,6 +2,7 @@
 //! executor (on an interval and on demand), selects servers by read preference within a timeout
 //! (FailedToSatisfyReadPreference 133), and runs commands with one safe retry after a failover.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -57,6 +58,9 @@ struct MonitorShared {
     state: Mutex<MonitorState>,
     /// Raised after every refresh, for selections waiting on a change.
     changed: Notify,
+    /// Counts changes to the topology (each hello applied, each reported failure), so callers can cache a
+    /// selection until it moves.
+    generation: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -81,12 +85,19 @@ impl ReplicaSetMonitor {
                     rng: SelectionRng::new(0x5eed),
                 }),
                 changed: Notify::new(),
+                generation: AtomicU64::new(0),
             }),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, MonitorState> {
         self.shared.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A number that changes whenever the topology may have: a selection made at one generation holds
+    /// until it changes.
+    pub fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
     }
 
     /// The topology as last seen.
@@ -112,6 +123,7 @@ impl ReplicaSetMonitor {
             .saturating_duration_since(started)
             .max(response.elapsed);
         let mut state = self.state();
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
         let previous = state.topology.server(&address).and_then(|sd| sd.round_trip_time);
         match response.status {
             Ok(()) => {
@@ -210,6 +222,7 @@ impl ReplicaSetMonitor {
             _ => return,
         };
         let mut state = self.state();
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
         let max_wire_version = state.topology.server(address).map_or(0, |sd| sd.max_wire_version);
         state.topology.handle_application_error(&ApplicationError {
             address: address.to_owned(),
