@@ -46,7 +46,11 @@ async fn upstream() -> RunningServer {
     let reply = root
         .run_command(
             "admin",
-            doc! {"createUser": "svc", "pwd": SERVICE_PASSWORD, "roles": ["readWriteAnyDatabase", "clusterMonitor"]},
+            doc! {
+                "createUser": "svc",
+                "pwd": SERVICE_PASSWORD,
+                "roles": ["readWriteAnyDatabase", "clusterMonitor"],
+            },
         )
         .await
         .unwrap();

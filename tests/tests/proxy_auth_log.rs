@@ -35,6 +35,9 @@ async fn client_as(uri: &str, password: &str, mechanism: AuthMechanism) -> Clien
     Client::with_options(options).unwrap()
 }
 
+/// Where a run's proxy gets its upstream password: a name, extra flags, extra environment variables.
+type PasswordSource<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
 /// A running `docwire proxy` child, its port, and its log as collected so far.
 struct ProxyProcess {
     child: tokio::process::Child,
@@ -116,7 +119,7 @@ async fn the_upstream_password_never_appears_in_the_proxy_log() {
     std::fs::write(&password_file, format!("{SERVICE_PASSWORD}\n")).unwrap();
 
     let from_file = ["--upstreamPasswordFile", password_file.to_str().unwrap()];
-    let runs: [(&str, &[&str], &[(&str, &str)]); 2] = [
+    let runs: [PasswordSource<'_>; 2] = [
         ("file", &from_file, &[]),
         (
             "environment",
