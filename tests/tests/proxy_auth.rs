@@ -5,7 +5,8 @@
 //! the upstream over the proxy's authenticated pool; an unauthenticated client gets Unauthorized (13)
 //! for every forwarded command; a read-only user may find but not insert; a wrong upstream password
 //! makes forwarded requests fail with a clear AuthenticationFailed while the proxy keeps answering its
-//! handshake and authenticating its own clients.
+//! handshake and authenticating its own clients. The flags' checks: --auth needs --dbpath, the
+//! password never comes from a flag, and the credentials' Debug hides it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -329,4 +330,81 @@ async fn a_wrong_upstream_password_fails_forwarded_requests_clearly() {
         .unwrap();
     assert!(status.to_string().contains("\"admin\""), "{status}");
     proxy.shutdown(Duration::from_secs(5)).await;
+}
+
+/// `docwire proxy <flags>` parsed and turned into the proxy's settings, or the error it reports.
+fn parse_proxy(flags: &[&str]) -> ParsedProxy {
+    let argv = ["docwire", "proxy", "--upstream", "127.0.0.1:1"]
+        .into_iter()
+        .chain(flags.iter().copied());
+    let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+    let Some(Command::Proxy(args)) = cli.command else {
+        panic!("not the proxy subcommand");
+    };
+    docwire_server::proxy_config(&args).map_err(|e| format!("{e:#}"))
+}
+
+/// The error `docwire proxy <flags>` reports.
+fn refused(flags: &[&str]) -> String {
+    match parse_proxy(flags) {
+        Ok(_) => panic!("{flags:?} were accepted"),
+        Err(e) => e,
+    }
+}
+
+/// The settings, or the error's text.
+type ParsedProxy = Result<ProxyConfig, String>;
+
+#[test]
+fn the_proxy_auth_flags_and_their_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    let users = users.to_str().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "s3cret-Flag-pw\r\n").unwrap();
+    let file = file.to_str().unwrap();
+
+    // Off by default: nothing gated, no upstream credentials.
+    let config = parse_proxy(&[]).unwrap();
+    assert!(!config.auth.enabled && config.upstream_credentials.is_none() && config.users.is_none());
+
+    let err = refused(&["--auth"]);
+    assert!(err.contains("--auth needs --dbpath"), "{err}");
+    let err = refused(&["--upstreamPasswordFile", file]);
+    assert!(err.contains("needs --upstreamUser"), "{err}");
+    let err = refused(&["--upstreamUser", "svc", "--upstreamAuthMechanism", "PLAIN"]);
+    assert!(err.contains("PLAIN"), "{err}");
+    let err = refused(&["--upstreamUser", "svc"]);
+    assert!(err.contains("DOCWIRE_UPSTREAM_PASSWORD"), "{err}");
+    // There is no flag for the password itself.
+    assert!(
+        Cli::try_parse_from(["docwire", "proxy", "--upstream", "h:1", "--upstreamPassword", "x"]).is_err()
+    );
+
+    let config = parse_proxy(&[
+        "--auth",
+        "--dbpath",
+        users,
+        "--upstreamUser",
+        "svc",
+        "--upstreamAuthSource",
+        "ops",
+        "--upstreamAuthMechanism",
+        "SCRAM-SHA-1",
+        "--upstreamPasswordFile",
+        file,
+        "--enableLocalhostAuthBypass",
+        "false",
+    ])
+    .unwrap();
+    assert!(config.auth.enabled && !config.auth.enable_localhost_auth_bypass);
+    assert!(config.users.is_some());
+    let credentials = config.upstream_credentials.unwrap();
+    assert_eq!(
+        (credentials.user.as_str(), credentials.source.as_str()),
+        ("svc", "ops")
+    );
+    assert_eq!(credentials.mechanism, ScramMechanism::Sha1);
+    let shown = format!("{credentials:?}");
+    assert!(!shown.contains("s3cret"), "Debug shows the password: {shown}");
 }
