@@ -145,7 +145,7 @@ impl Command for Find {
         let shape = find_shape(&command)?;
         let batch_size = optional_count(&command, "batchSize")?.map(|b| b as usize);
         let single_batch = optional_bool(&command, "singleBatch")?.unwrap_or(false);
-        // Reported only if a cursor is registered, as mongod does.
+        // Its type is checked only when a cursor is registered (it means nothing otherwise).
         let no_timeout = optional_bool(&command, "noCursorTimeout");
         let comment = command.get("comment").cloned();
         let limit = shape.limit;

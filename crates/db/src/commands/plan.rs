@@ -1,6 +1,7 @@
 //! Query planning and execution for find, count, distinct, update, delete and findAndModify: choose an
 //! _id lookup, an index scan on a leading field the filter bounds, or a collection scan; then stream or
-//! collect the matching documents, checking for interrupts as it goes.
+//! collect the matching documents, checking for interrupts as it goes. Documents are matched on their
+//! stored bytes and decoded only when a caller needs them decoded (a sort, a projection, an update).
 
 use std::ops::Bound;
 use std::sync::Arc;
