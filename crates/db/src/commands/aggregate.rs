@@ -9,8 +9,8 @@ use docwire_transport::{Command, CommandRequest, RequestContext};
 use super::context::{DbDeps, interrupt_check};
 use super::find::open_cursor;
 use super::plan::{choose_plan, collect};
-use super::util::{command_document, cursor_reply, decode, encode, optional_bool, optional_count};
-use crate::cursor::{BatchLimit, VecSource};
+use super::util::{command_document, decode, encode, optional_bool, optional_count};
+use crate::cursor::{BatchLimit, VecSource, batch_reply};
 use crate::pipeline::{CollectionSource, Pipeline};
 use crate::query::matcher::Matcher;
 use crate::storage::{Direction, StorageEngine};
@@ -141,7 +141,7 @@ impl Command for Aggregate {
             first,
             false,
         )?;
-        reply.set_raw_command_reply(cursor_reply("firstBatch", documents, id, &ns));
+        reply.set_raw_command_reply(batch_reply("firstBatch", &documents, id, &ns)?);
         Ok(())
     }
 }

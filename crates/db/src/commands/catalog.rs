@@ -7,9 +7,8 @@ use docwire_rpc::{ErrorCode, ReplyBuilder, Status, StatusResult};
 use docwire_transport::{Command, CommandRequest, RequestContext};
 
 use super::context::DbDeps;
-use super::util::{
-    command_document, cursor_reply, encode, optional_bool, optional_document, target_namespace,
-};
+use super::util::{command_document, encode, optional_bool, optional_document, target_namespace};
+use crate::cursor::batch_reply;
 use crate::query::matcher::Matcher;
 
 /// Declares a command struct holding the db deps.
@@ -142,12 +141,8 @@ impl Command for ListCollections {
                 batch.push(encode(&entry)?);
             }
         }
-        reply.set_raw_command_reply(cursor_reply(
-            "firstBatch",
-            batch,
-            0,
-            &format!("{}.$cmd.listCollections", req.database),
-        ));
+        let ns = format!("{}.$cmd.listCollections", req.database);
+        reply.set_raw_command_reply(batch_reply("firstBatch", &batch, 0, &ns)?);
         Ok(())
     }
 }

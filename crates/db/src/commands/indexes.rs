@@ -6,7 +6,8 @@ use docwire_rpc::{ErrorCode, ReplyBuilder, Status, StatusResult};
 use docwire_transport::{Command, CommandRequest, RequestContext};
 
 use super::context::DbDeps;
-use super::util::{command_document, cursor_reply, encode, target_namespace};
+use super::util::{command_document, encode, target_namespace};
+use crate::cursor::batch_reply;
 use crate::storage::IndexRef;
 
 /// The createIndexes command.
@@ -86,7 +87,7 @@ impl Command for ListIndexes {
             .iter()
             .map(|i| encode(&i.spec))
             .collect::<StatusResult<Vec<_>>>()?;
-        reply.set_raw_command_reply(cursor_reply("firstBatch", batch, 0, &ns));
+        reply.set_raw_command_reply(batch_reply("firstBatch", &batch, 0, &ns)?);
         Ok(())
     }
 }

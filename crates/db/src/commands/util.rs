@@ -1,7 +1,7 @@
 //! Helpers shared by the db commands: reading typed fields with mongod's errors, the target
-//! namespace, write-concern w:0, the cursor owner, and raw cursor replies.
+//! namespace, the cursor owner, and raw/decoded document conversions.
 
-use bson::raw::{CStr, RawArrayBuf, RawBson, RawDocumentBuf};
+use bson::raw::RawDocumentBuf;
 use bson::{Bson, Document, RawBsonRef};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 use docwire_transport::{CommandRequest, RequestContext};
@@ -148,30 +148,6 @@ pub fn cursor_owner(ctx: &RequestContext<'_>, body: &Document) -> CursorOwner {
         connection_id: ctx.client.client().connection_id(),
         lsid: body.get_document("lsid").ok().cloned(),
     }
-}
-
-/// Appends `value` under a dynamic key to a raw document (keys with NUL bytes cannot occur: they come
-/// from parsed BSON or from this crate's literals).
-pub fn append_raw(doc: &mut RawDocumentBuf, key: &str, value: impl bson::raw::BindRawBsonRef) {
-    if let Ok(key) = <&CStr>::try_from(key) {
-        doc.append(key, value);
-    }
-}
-
-/// `{cursor: {<batch_field>: [...], id, ns}, ok: 1}` built from raw documents without re-encoding them.
-pub fn cursor_reply(batch_field: &str, documents: Vec<RawDocumentBuf>, id: i64, ns: &str) -> RawDocumentBuf {
-    let mut batch = RawArrayBuf::new();
-    for doc in documents {
-        batch.push(RawBson::Document(doc));
-    }
-    let mut cursor = RawDocumentBuf::new();
-    append_raw(&mut cursor, batch_field, RawBson::Array(batch));
-    cursor.append(bson::cstr!("id"), id);
-    cursor.append(bson::cstr!("ns"), ns);
-    let mut reply = RawDocumentBuf::new();
-    reply.append(bson::cstr!("cursor"), RawBson::Document(cursor));
-    reply.append(bson::cstr!("ok"), 1.0);
-    reply
 }
 
 /// A raw document as a decoded one (InvalidBSON if it does not decode).
