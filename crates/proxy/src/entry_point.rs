@@ -19,8 +19,8 @@ use bson::{Bson, Document, doc};
 use docwire_executor::sdam::is_state_change_error;
 use docwire_pool::{ClientConnection, ConnectionPool};
 use docwire_rpc::{
-    ErrorCode, Message, OpCode, OpMsg, ReplyBuilder, ReplyProtocol, Status, StatusResult, set_more_to_come,
-    strip_checksum,
+    ErrorCode, Message, OpCode, OpMsg, OpMsgFlags, ReplyBuilder, ReplyProtocol, Status, StatusResult,
+    set_more_to_come, set_op_msg_flags, strip_checksum,
 };
 use docwire_service::{Client, Clock, ClockTime, Decoration, LogicalOp};
 use docwire_transport::auth::AuthorizationManager;
@@ -323,19 +323,30 @@ impl ProxyEntryPoint {
                 parts.limits.learn(&hello);
             }
             if flags.more_to_come() {
-                let sent = session.send_only(message).await;
+                // Sent as a request that gets a reply, which the client never sees: the write is applied
+                // before this client's next request is read, so a w:0 write and the read after it stay in
+                // order even though they may go over different upstream connections (as on one mongod
+                // connection). The client still waits for nothing.
+                let mut acknowledged = message;
+                set_op_msg_flags(&mut acknowledged, flags.without(OpMsgFlags::MORE_TO_COME));
+                let outcome = session.round_trip(acknowledged).await;
                 session.reset();
-                if let Err(status) = sent {
-                    parts.router.report(&host, &Err(status.clone()));
-                    tracing::debug!(upstream = %host, %status, "a moreToCome request was not forwarded");
-                }
+                let summary = match &outcome {
+                    Ok(reply) => summarize(reply)?,
+                    Err(status) => {
+                        parts.router.report(&host, &Err(status.clone()));
+                        tracing::debug!(upstream = %host, %status, "a moreToCome request was not forwarded");
+                        ReplySummary {
+                            code: status.code().code(),
+                            code_name: Some(status.code().code_name()),
+                            ..ReplySummary::default()
+                        }
+                    }
+                };
                 return Ok(Forwarded {
                     response: DbResponse::none(),
                     host: Some(host),
-                    summary: ReplySummary {
-                        ok: true,
-                        ..ReplySummary::default()
-                    },
+                    summary,
                     bytes_out: 0,
                     retried,
                 });
