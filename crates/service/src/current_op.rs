@@ -5,6 +5,7 @@ use docwire_rpc::{ErrorCode, Status, StatusResult};
 
 use crate::client::Client;
 use crate::operation_context::{OperationHandle, OperationId};
+use crate::recorded_command::RecordedCommand;
 use crate::service_context::ServiceContext;
 
 /// mongod's limit on the `command` shown in currentOp, in BSON bytes; larger ones are truncated.
@@ -148,21 +149,30 @@ fn append_operation(report: &mut Document, operation: &OperationHandle, now: cra
         "microsecs_running",
         i64::try_from(running.as_micros()).unwrap_or(i64::MAX),
     );
-    let description = operation.description();
-    report.insert("op", description.logical_op.as_str());
-    report.insert("ns", description.namespace.as_str());
-    report.insert("command", truncated_command(description.command.as_ref()));
+    let command = {
+        let description = operation.description();
+        report.insert("op", description.logical_op.as_str());
+        report.insert("ns", description.namespace.as_str());
+        description.command.clone()
+    };
+    // Decoded here, outside the operation's lock: recording it cost the operation only a reference.
+    report.insert("command", shown_command(command.as_ref()));
 }
 
-/// The command as currentOp shows it: whole up to 1,000 BSON bytes, else mongod's
-/// `{"$truncated": <its text cut to 1,000 bytes>, comment?}`.
-fn truncated_command(command: Option<&Document>) -> Document {
-    let Some(command) = command else {
-        return Document::new();
-    };
+/// The recorded command as currentOp shows it: decoded and redacted, then truncated.
+fn shown_command(command: Option<&RecordedCommand>) -> Document {
+    match command {
+        Some(command) => truncated_command(command.to_document()),
+        None => Document::new(),
+    }
+}
+
+/// The command as currentOp shows it: whole up to 1,000 BSON bytes (measured after redaction), else
+/// mongod's `{"$truncated": <its text cut to 1,000 bytes>, comment?}`.
+fn truncated_command(command: Document) -> Document {
     let size = command.to_vec().map(|bytes| bytes.len()).unwrap_or(usize::MAX);
     if size <= MAX_CURRENT_OP_COMMAND_BYTES {
-        return command.clone();
+        return command;
     }
     let text = command.to_string();
     let mut end = MAX_CURRENT_OP_COMMAND_BYTES.min(text.len());
@@ -178,17 +188,42 @@ fn truncated_command(command: Option<&Document>) -> Document {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    fn blank_pwd(command: &mut Document) {
+        if command.contains_key("pwd") {
+            command.insert("pwd", "###");
+        }
+    }
 
     #[test]
     fn small_commands_are_shown_whole_and_large_ones_truncated() {
         let small = doc! {"find": "c", "filter": {"a": 1}};
-        assert_eq!(truncated_command(Some(&small)), small);
+        assert_eq!(shown_command(Some(&RecordedCommand::from(&small))), small);
         let large = doc! {"insert": "c", "documents": ["é".repeat(800)], "comment": "bulk"};
-        let shown = truncated_command(Some(&large));
+        let shown = shown_command(Some(&RecordedCommand::from(&large)));
         let text = shown.get_str("$truncated").unwrap();
         assert!(text.len() <= MAX_CURRENT_OP_COMMAND_BYTES && text.len() >= MAX_CURRENT_OP_COMMAND_BYTES - 3);
         assert!(text.starts_with("{ \"insert\": \"c\""));
         assert_eq!(shown.get_str("comment").unwrap(), "bulk");
+        assert_eq!(shown_command(None), doc! {});
+    }
+
+    #[test]
+    fn the_limit_applies_to_the_redacted_command() {
+        // Over the limit as received, under it once the password is blanked: shown whole, redacted.
+        let command = doc! {"createUser": "u", "pwd": "p".repeat(1_200), "comment": "c"};
+        let recorded = RecordedCommand::from(&command).with_redaction(blank_pwd);
+        assert!(recorded.len() > MAX_CURRENT_OP_COMMAND_BYTES);
+        assert_eq!(
+            shown_command(Some(&recorded)),
+            doc! {"createUser": "u", "pwd": "###", "comment": "c"}
+        );
+        // Truncated text is cut from the redacted form too.
+        let large = doc! {"createUser": "u", "pwd": "secret", "roles": ["r".repeat(1_200)]};
+        let shown = shown_command(Some(&RecordedCommand::from(&large).with_redaction(blank_pwd)));
+        let text = shown.get_str("$truncated").unwrap();
+        assert!(text.contains("\"###\"") && !text.contains("secret"), "{text}");
     }
 }

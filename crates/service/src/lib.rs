@@ -22,6 +22,7 @@ mod mock_clock;
 mod monitor;
 mod operation_context;
 mod periodic_runner;
+mod recorded_command;
 mod service_context;
 mod system_clock;
 
@@ -37,5 +38,6 @@ pub use mock_clock::MockClock;
 pub use monitor::Monitor;
 pub use operation_context::{OperationContext, OperationHandle, OperationId};
 pub use periodic_runner::{JobState, JobWork, PeriodicJob, PeriodicJobHandle, PeriodicRunner};
+pub use recorded_command::{RecordedCommand, Redaction};
 pub use service_context::{ServiceContext, ServiceContextBuilder, WeakServiceContext};
 pub use system_clock::SystemClock;

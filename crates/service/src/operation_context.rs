@@ -12,7 +12,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use bson::Document;
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +21,7 @@ use crate::current_op::LogicalOp;
 use crate::decoration::{Decorable, Decoration, Decorations};
 use crate::interrupt::KillSwitch;
 use crate::monitor::{Monitor, Wakeable, lock};
+use crate::recorded_command::RecordedCommand;
 use crate::service_context::ServiceContext;
 
 /// An operation's id (mongod's `opid`): unique among live operations and increasing, never 0.
@@ -52,7 +52,8 @@ impl fmt::Display for OperationId {
 pub(crate) struct OperationDescription {
     pub(crate) logical_op: LogicalOp,
     pub(crate) namespace: String,
-    pub(crate) command: Option<Document>,
+    /// The request's raw bytes, decoded only when reported.
+    pub(crate) command: Option<RecordedCommand>,
 }
 
 /// The shared part of a live operation: what currentOp reads and what killOp flips. Other tasks reach it
@@ -96,6 +97,12 @@ impl OperationHandle {
     /// A token cancelled when the operation is killed, for other crates to select on.
     pub fn cancellation_token(&self) -> CancellationToken {
         self.kill.token().clone()
+    }
+
+    /// The command being run, still raw (cheap to clone); decode it with
+    /// [`RecordedCommand::to_document`].
+    pub fn command(&self) -> Option<RecordedCommand> {
+        self.description().command.clone()
     }
 
     pub(crate) fn description(&self) -> MutexGuard<'_, OperationDescription> {
@@ -221,12 +228,25 @@ impl OperationContext {
         self.decorations.get_mut(key)
     }
 
-    /// Records the command being run, for currentOp.
-    pub fn set_command(&self, logical_op: LogicalOp, namespace: impl Into<String>, command: Document) {
+    /// Records the command being run, for currentOp. Give it the request's bytes
+    /// ([`RecordedCommand::new`] over `OpMsg::body_bytes`): they are decoded only if someone asks.
+    pub fn set_command(
+        &self,
+        logical_op: LogicalOp,
+        namespace: impl Into<String>,
+        command: impl Into<RecordedCommand>,
+    ) {
+        let namespace = namespace.into();
+        let command = command.into();
         let mut description = self.handle.description();
         description.logical_op = logical_op;
-        description.namespace = namespace.into();
+        description.namespace = namespace;
         description.command = Some(command);
+    }
+
+    /// The command recorded by [`set_command`](Self::set_command), still raw (cheap to clone).
+    pub fn command(&self) -> Option<RecordedCommand> {
+        self.handle.command()
     }
 
     /// The namespace recorded by [`set_command`](Self::set_command).
