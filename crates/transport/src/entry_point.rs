@@ -8,7 +8,7 @@ use bson::{Document, RawBsonRef};
 use docwire_rpc::{
     ErrorCode, Message, OpCode, OpMsg, OpQuery, ReplyBuilder, ReplyProtocol, Status, StatusResult,
 };
-use docwire_service::LogicalOp;
+use docwire_service::{LogicalOp, RecordedCommand};
 
 use crate::auth::{AuthorizationManager, redact};
 use crate::command::{CommandRegistry, CommandRequest};
@@ -80,10 +80,14 @@ impl CommandEntryPoint {
             }
             _ => format!("{}.$cmd", request.database),
         };
-        let mut recorded = Document::try_from(request.body).unwrap_or_default();
-        // Passwords and SASL payloads never reach currentOp.
-        redact(&mut recorded);
-        ctx.op_ctx.set_command(logical_op, namespace, recorded);
+        // The body's bytes (shared with the OP_MSG, copied from an OP_QUERY), decoded only if currentOp
+        // asks; passwords and SASL payloads are blanked then, so they never reach it.
+        let recorded = match request.op_msg {
+            Some(msg) => RecordedCommand::new(msg.body_bytes()),
+            None => RecordedCommand::from_raw(request.body),
+        };
+        ctx.op_ctx
+            .set_command(logical_op, namespace, recorded.with_redaction(redact));
         if let Some(counters) = &self.op_counters {
             counters.record(logical_op);
         }
