@@ -1,6 +1,9 @@
-//! find's projection: inclusion or exclusion of (dotted) fields, `_id` included unless excluded,
-//! with mongod's errors for mixed modes and colliding paths. Positional, `$slice`, `$elemMatch` and
-//! computed fields are not supported (NotImplemented).
+//! Projection, for find and for the pipeline's `$project` and `$unset` (mongod's ProjectionNode): a
+//! tree of (dotted) paths kept, dropped or computed, an inclusion or exclusion mode with `_id` included
+//! unless excluded, and mongod's errors for mixed modes and colliding paths. What a computed field holds
+//! is the caller's: find's projection has none ([`NoComputed`]: any value but a number or a boolean is
+//! NotImplemented, as are positional, `$slice` and `$elemMatch`), the pipeline's hold its expressions
+//! and it sets them on what [`Projection::apply`] kept.
 
 use bson::{Bson, Document};
 
@@ -8,70 +11,104 @@ use docwire_rpc::{ErrorCode, Status, StatusResult};
 
 use crate::query::path::check_field_path;
 
-/// A parsed projection.
+/// What a find projection's computed fields hold: nothing, as it has none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoComputed {}
+
+/// A parsed projection; its computed fields hold a `C` (find's: none).
 #[derive(Clone, Debug)]
-pub struct Projection {
+pub struct Projection<C = NoComputed> {
     mode: Mode,
-    root: Node,
+    root: Node<C>,
 }
 
+/// How a projection treats the fields it does not name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
+pub enum Mode {
     /// `{}`: documents pass through unchanged.
     Identity,
-    /// Only the named fields (and `_id` unless excluded).
+    /// Only the named fields (and `_id` unless excluded), then the computed ones.
     Inclusion,
     /// Everything but the named fields.
     Exclusion,
 }
 
-/// The projection's fields as a tree of path components, in specification order.
-#[derive(Clone, Debug, Default)]
-struct Node {
-    children: Vec<(String, Child)>,
-}
-
+/// One level of a projection's paths, in specification order.
 #[derive(Clone, Debug)]
-enum Child {
-    /// The whole value at this path is included (true) or excluded (false).
-    Leaf(bool),
-    /// Some fields below this path are named.
-    Inner(Node),
+pub struct Node<C> {
+    children: Vec<(String, Child<C>)>,
+    /// Whether any computed field is at or below this node.
+    computed: bool,
 }
 
-impl Node {
-    fn get(&self, name: &str) -> Option<&Child> {
+/// What a projection does with the value under one path component.
+#[derive(Clone, Debug)]
+pub enum Child<C> {
+    /// Keep (true) or drop (false) the whole value.
+    Include(bool),
+    /// Set the value computed from this.
+    Computed(C),
+    /// Fields below this one.
+    Inner(Node<C>),
+}
+
+// Not derived: a derived Default would require `C: Default`.
+impl<C> Default for Node<C> {
+    fn default() -> Self {
+        Node {
+            children: Vec::new(),
+            computed: false,
+        }
+    }
+}
+
+impl<C> Node<C> {
+    /// The children, in specification order.
+    pub fn children(&self) -> &[(String, Child<C>)] {
+        &self.children
+    }
+
+    /// Whether any computed field is at or below this node.
+    pub fn has_computed(&self) -> bool {
+        self.computed
+    }
+
+    fn get(&self, name: &str) -> Option<&Child<C>> {
         self.children.iter().find(|(n, _)| n == name).map(|(_, c)| c)
     }
 
-    fn get_mut(&mut self, name: &str) -> Option<&mut Child> {
-        self.children.iter_mut().find(|(n, _)| n == name).map(|(_, c)| c)
+    /// Adds the dotted path `full` as `child`, rejecting a path that overlaps one already there
+    /// (31250 the same path or a prefix of it, 31249 a path through a whole value).
+    pub fn insert(&mut self, full: &str, child: Child<C>) -> StatusResult<()> {
+        let parts: Vec<&str> = full.split('.').collect();
+        self.insert_parts(&parts, full, child)
     }
 
-    /// Adds `parts` (the tail of `full`) as a leaf, rejecting paths that overlap an existing one.
-    fn insert(&mut self, parts: &[&str], full: &str, include: bool) -> StatusResult<()> {
+    fn insert_parts(&mut self, parts: &[&str], full: &str, child: Child<C>) -> StatusResult<()> {
         let Some((first, rest)) = parts.split_first() else {
             return Ok(());
         };
-        if rest.is_empty() {
-            if self.get(first).is_some() {
-                return Err(Status::new(
-                    ErrorCode::Location(31250),
-                    format!("Path collision at {full}"),
-                ));
-            }
-            self.children.push(((*first).to_owned(), Child::Leaf(include)));
-            return Ok(());
+        if matches!(child, Child::Computed(_)) {
+            self.computed = true;
         }
-        match self.get_mut(first) {
-            Some(Child::Inner(node)) => node.insert(rest, full, include),
-            Some(Child::Leaf(_)) => Err(Status::new(
+        let existing = self.children.iter_mut().find(|(n, _)| n == first).map(|(_, c)| c);
+        match (existing, rest.is_empty()) {
+            (Some(_), true) => Err(Status::new(
+                ErrorCode::Location(31250),
+                format!("Path collision at {full}"),
+            )),
+            (Some(Child::Inner(node)), false) => node.insert_parts(rest, full, child),
+            (Some(_), false) => Err(Status::new(
                 ErrorCode::Location(31249),
                 format!("Path collision at {full} remaining portion {}", rest.join(".")),
             )),
-            None => {
+            (None, true) => {
+                self.children.push(((*first).to_owned(), child));
+                Ok(())
+            }
+            (None, false) => {
                 let mut node = Node::default();
-                node.insert(rest, full, include)?;
+                node.insert_parts(rest, full, child)?;
                 self.children.push(((*first).to_owned(), Child::Inner(node)));
                 Ok(())
             }
@@ -79,56 +116,135 @@ impl Node {
     }
 }
 
-impl Projection {
-    /// Parses a projection document: values 1/0/true/false (any non-zero number includes).
-    pub fn parse(spec: &Document) -> StatusResult<Projection> {
-        let mut mode = Mode::Identity;
-        let mut root = Node::default();
-        let mut id_only: Option<bool> = None;
-        for (field, value) in spec {
-            let include = inclusion_flag(field, value)?;
-            check_field_path(field)?;
-            if field == "_id" {
-                // _id may go either way in either mode; alone, it decides the mode.
-                id_only = Some(include);
-            } else {
-                match (mode, include) {
-                    (Mode::Identity, true) => mode = Mode::Inclusion,
-                    (Mode::Identity, false) => mode = Mode::Exclusion,
-                    (Mode::Inclusion, false) => {
-                        return Err(Status::new(
-                            ErrorCode::Location(31254),
-                            format!("Cannot do exclusion on field {field} in inclusion projection"),
-                        ));
-                    }
-                    (Mode::Exclusion, true) => {
-                        return Err(Status::new(
-                            ErrorCode::Location(31253),
-                            format!("Cannot do inclusion on field {field} in exclusion projection"),
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            let parts: Vec<&str> = field.split('.').collect();
-            root.insert(&parts, field, include)?;
+/// Builds a projection field by field, deciding its mode from them as mongod does.
+#[derive(Debug)]
+pub struct ProjectionBuilder<C> {
+    /// Identity until a field other than `_id` decides it.
+    mode: Mode,
+    id: Option<bool>,
+    root: Node<C>,
+}
+
+impl<C> Default for ProjectionBuilder<C> {
+    fn default() -> Self {
+        ProjectionBuilder {
+            mode: Mode::Identity,
+            id: None,
+            root: Node::default(),
         }
-        if mode == Mode::Identity {
-            mode = match id_only {
-                Some(true) => Mode::Inclusion,
-                Some(false) => Mode::Exclusion,
-                None => Mode::Identity,
-            };
-        }
-        Ok(Projection { mode, root })
+    }
+}
+
+impl<C> ProjectionBuilder<C> {
+    /// An empty projection (the identity).
+    pub fn new() -> Self {
+        Self::default()
     }
 
+    /// Keeps (`include`) or drops the dotted path `full`, already checked with `check_field_path`.
+    /// `_id` may go either way in either mode; any other path decides the mode or must agree with it
+    /// (31253, 31254).
+    pub fn flag(&mut self, full: &str, include: bool) -> StatusResult<()> {
+        if full == "_id" {
+            self.id = Some(include);
+        } else {
+            match (self.mode, include) {
+                (Mode::Identity, true) => self.mode = Mode::Inclusion,
+                (Mode::Identity, false) => self.mode = Mode::Exclusion,
+                (Mode::Inclusion, false) => {
+                    return Err(Status::new(
+                        ErrorCode::Location(31254),
+                        format!("Cannot do exclusion on field {full} in inclusion projection"),
+                    ));
+                }
+                (Mode::Exclusion, true) => {
+                    return Err(Status::new(
+                        ErrorCode::Location(31253),
+                        format!("Cannot do inclusion on field {full} in exclusion projection"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        self.root.insert(full, Child::Include(include))
+    }
+
+    /// Computes the dotted path `full` with what `parse` returns; it makes the projection an inclusion
+    /// (31252 in an exclusion one, before `parse` runs, as in mongod).
+    pub fn computed(&mut self, full: &str, parse: impl FnOnce() -> StatusResult<C>) -> StatusResult<()> {
+        if self.mode == Mode::Exclusion {
+            return Err(Status::new(
+                ErrorCode::Location(31252),
+                "Cannot use expression other than $meta in exclusion projection",
+            ));
+        }
+        self.mode = Mode::Inclusion;
+        let value = parse()?;
+        self.root.insert(full, Child::Computed(value))
+    }
+
+    /// The projection. When only `_id` was named, it decides the mode; when nothing was, documents
+    /// pass through unchanged.
+    pub fn finish(self) -> Projection<C> {
+        let mode = match (self.mode, self.id) {
+            (Mode::Identity, Some(true)) => Mode::Inclusion,
+            (Mode::Identity, Some(false)) => Mode::Exclusion,
+            (mode, _) => mode,
+        };
+        Projection {
+            mode,
+            root: self.root,
+        }
+    }
+}
+
+/// A numeric or boolean projection value as keep (non-zero, true) or drop; `None` for anything else.
+pub fn inclusion_flag(value: &Bson) -> Option<bool> {
+    match value {
+        Bson::Boolean(b) => Some(*b),
+        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => {
+            Some(crate::query::compare::as_f64(value) != 0.0)
+        }
+        _ => None,
+    }
+}
+
+impl Projection {
+    /// Parses a find projection: values 1/0/true/false (any non-zero number includes).
+    pub fn parse(spec: &Document) -> StatusResult<Projection> {
+        let mut builder = ProjectionBuilder::new();
+        for (field, value) in spec {
+            let Some(include) = inclusion_flag(value) else {
+                return Err(Status::new(
+                    ErrorCode::NotImplemented,
+                    format!("projection value for field {field} is not supported: only 0/1/true/false"),
+                ));
+            };
+            check_field_path(field)?;
+            builder.flag(field, include)?;
+        }
+        Ok(builder.finish())
+    }
+}
+
+impl<C> Projection<C> {
     /// Whether the projection leaves documents unchanged (`{}`).
     pub fn is_identity(&self) -> bool {
         self.mode == Mode::Identity
     }
 
-    /// Projects `doc`; fields keep the document's order.
+    /// Its mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Its paths.
+    pub fn root(&self) -> &Node<C> {
+        &self.root
+    }
+
+    /// Keeps or drops `doc`'s fields, which keep the document's order; computed fields are left out,
+    /// for the caller to set.
     pub fn apply(&self, doc: &Document) -> Document {
         match self.mode {
             Mode::Identity => doc.clone(),
@@ -138,26 +254,12 @@ impl Projection {
     }
 }
 
-fn inclusion_flag(field: &str, value: &Bson) -> StatusResult<bool> {
-    match value {
-        Bson::Boolean(b) => Ok(*b),
-        Bson::Int32(i) => Ok(*i != 0),
-        Bson::Int64(i) => Ok(*i != 0),
-        Bson::Double(d) => Ok(*d != 0.0),
-        Bson::Decimal128(_) => Ok(crate::query::compare::as_f64(value) != 0.0),
-        _ => Err(Status::new(
-            ErrorCode::NotImplemented,
-            format!("projection value for field {field} is not supported: only 0/1/true/false"),
-        )),
-    }
-}
-
 /// Inclusion: keeps only the named fields; `top` applies the default `_id` inclusion.
-fn include_document(doc: &Document, node: &Node, top: bool) -> Document {
+fn include_document<C>(doc: &Document, node: &Node<C>, top: bool) -> Document {
     let mut out = Document::new();
     for (name, value) in doc {
         match node.get(name) {
-            Some(Child::Leaf(true)) => {
+            Some(Child::Include(true)) => {
                 out.insert(name.clone(), value.clone());
             }
             Some(Child::Inner(inner)) => {
@@ -168,7 +270,7 @@ fn include_document(doc: &Document, node: &Node, top: bool) -> Document {
             None if top && name == "_id" => {
                 out.insert(name.clone(), value.clone());
             }
-            Some(Child::Leaf(false)) | None => {}
+            Some(Child::Include(false) | Child::Computed(_)) | None => {}
         }
     }
     out
@@ -176,7 +278,7 @@ fn include_document(doc: &Document, node: &Node, top: bool) -> Document {
 
 /// A value under an inner inclusion node: documents are projected, arrays keep their projected
 /// documents (and nested arrays), and scalars disappear.
-fn include_value(value: &Bson, node: &Node) -> Option<Bson> {
+fn include_value<C>(value: &Bson, node: &Node<C>) -> Option<Bson> {
     match value {
         Bson::Document(d) => Some(Bson::Document(include_document(d, node, false))),
         Bson::Array(items) => Some(Bson::Array(
@@ -189,16 +291,17 @@ fn include_value(value: &Bson, node: &Node) -> Option<Bson> {
     }
 }
 
-/// Exclusion: drops the named fields, keeping everything else as it is.
-fn exclude_document(doc: &Document, node: &Node) -> Document {
+/// Exclusion: drops the named fields, keeping everything else as it is (an exclusion has no
+/// computed fields).
+fn exclude_document<C>(doc: &Document, node: &Node<C>) -> Document {
     let mut out = Document::new();
     for (name, value) in doc {
         match node.get(name) {
-            Some(Child::Leaf(false)) => {}
+            Some(Child::Include(false)) => {}
             Some(Child::Inner(inner)) => {
                 out.insert(name.clone(), exclude_value(value, inner));
             }
-            Some(Child::Leaf(true)) | None => {
+            Some(Child::Include(true) | Child::Computed(_)) | None => {
                 out.insert(name.clone(), value.clone());
             }
         }
@@ -206,7 +309,7 @@ fn exclude_document(doc: &Document, node: &Node) -> Document {
     out
 }
 
-fn exclude_value(value: &Bson, node: &Node) -> Bson {
+fn exclude_value<C>(value: &Bson, node: &Node<C>) -> Bson {
     match value {
         Bson::Document(d) => Bson::Document(exclude_document(d, node)),
         Bson::Array(items) => Bson::Array(items.iter().map(|item| exclude_value(item, node)).collect()),

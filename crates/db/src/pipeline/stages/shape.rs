@@ -1,7 +1,8 @@
-//! `$project`, `$addFields`/`$set` and `$unset` as one tree of paths (mongod's ProjectionNode):
-//! inclusion keeps named fields (and `_id`) then sets computed ones; exclusion drops named fields;
-//! add-fields sets computed fields on the whole document. Dotted paths reach into embedded documents
-//! and into every element of arrays, as mongod does.
+//! `$project`, `$addFields`/`$set` and `$unset`. `$project` and `$unset` are the query projection
+//! (`query::projection`: inclusion/exclusion, dotted paths, `_id`, mongod's errors) with the pipeline's
+//! computed fields, expressions set after the kept fields; add-fields sets computed fields on the whole
+//! document. Dotted paths reach into embedded documents and into every element of arrays, as mongod
+//! does.
 
 use bson::{Bson, Document};
 use docwire_rpc::{ErrorCode, Status, StatusResult};
@@ -9,97 +10,32 @@ use docwire_rpc::{ErrorCode, Status, StatusResult};
 use crate::pipeline::expression::value::type_name;
 use crate::pipeline::expression::{Expression, Vars};
 use crate::query::path::check_field_path;
+use crate::query::projection::{Child, Node, Projection, ProjectionBuilder, inclusion_flag};
 
 fn err(code: i32, msg: String) -> Status {
     Status::new(ErrorCode::Location(code), msg)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Inclusion,
-    Exclusion,
-    AddFields,
-}
-
-#[derive(Clone, Debug)]
-enum Child {
-    /// Keep (true) or drop (false) the whole value.
-    Include(bool),
-    /// Set the value an expression computes (missing removes the field).
-    Computed(Expression),
-    /// Fields below this one.
-    Inner(Node),
-}
-
-#[derive(Clone, Debug, Default)]
-struct Node {
-    children: Vec<(String, Child)>,
-    /// Whether any computed field is at or below this node.
-    computed: bool,
-}
-
-impl Node {
-    fn get(&self, name: &str) -> Option<&Child> {
-        self.children.iter().find(|(n, _)| n == name).map(|(_, c)| c)
-    }
-
-    fn insert(&mut self, parts: &[String], full: &str, child: Child) -> StatusResult<()> {
-        let Some((first, rest)) = parts.split_first() else {
-            return Ok(());
-        };
-        if matches!(child, Child::Computed(_)) {
-            self.computed = true;
-        }
-        let existing = self.children.iter_mut().find(|(n, _)| n == first).map(|(_, c)| c);
-        match (existing, rest.is_empty()) {
-            (Some(_), true) => Err(err(31250, format!("Path collision at {full}"))),
-            (Some(Child::Inner(node)), false) => node.insert(rest, full, child),
-            (Some(_), false) => Err(err(
-                31249,
-                format!("Path collision at {full} remaining portion {}", rest.join(".")),
-            )),
-            (None, true) => {
-                self.children.push((first.clone(), child));
-                Ok(())
-            }
-            (None, false) => {
-                let mut node = Node::default();
-                node.insert(rest, full, child)?;
-                self.children.push((first.clone(), Child::Inner(node)));
-                Ok(())
-            }
-        }
-    }
-}
-
 /// A parsed `$project`, `$addFields`/`$set` or `$unset`.
 #[derive(Clone, Debug)]
 pub struct Shape {
-    mode: Mode,
-    root: Node,
+    kind: Kind,
 }
 
-/// Builds a tree while deciding the projection's mode from its fields.
-struct Builder {
-    mode: Option<Mode>,
-    id: Option<bool>,
-    root: Node,
+#[derive(Clone, Debug)]
+enum Kind {
+    /// `$project` or `$unset`: a projection whose computed fields are expressions.
+    Project(Projection<Expression>),
+    /// `$addFields`/`$set`: computed fields only, on the whole document.
+    AddFields(Node<Expression>),
 }
 
-fn joined(prefix: &[String], field: &str) -> (Vec<String>, String) {
-    let mut parts = prefix.to_vec();
-    parts.extend(field.split('.').map(str::to_owned));
-    let full = parts.join(".");
-    (parts, full)
-}
-
-fn inclusion_flag(value: &Bson) -> Option<bool> {
-    match value {
-        Bson::Boolean(b) => Some(*b),
-        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => {
-            Some(crate::query::compare::as_f64(value) != 0.0)
-        }
-        _ => None,
+/// `prefix.field`, or `field` at the top.
+fn joined(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{prefix}.{field}")
     }
 }
 
@@ -107,85 +43,50 @@ fn is_operator_object(doc: &Document) -> bool {
     doc.keys().next().is_some_and(|k| k.starts_with('$'))
 }
 
-impl Builder {
-    fn project(&mut self, spec: &Document, prefix: &[String]) -> StatusResult<()> {
-        for (field, value) in spec {
-            check_field_path(field)?;
-            let (parts, full) = joined(prefix, field);
-            let child = match (inclusion_flag(value), value) {
-                (Some(include), _) => {
-                    if full == "_id" {
-                        self.id = Some(include);
-                    } else {
-                        self.set_mode(include, &full)?;
-                    }
-                    Child::Include(include)
-                }
-                (None, Bson::Document(d)) if d.is_empty() => {
-                    return Err(err(
-                        51270,
-                        format!(
-                            "An empty sub-projection is not a valid value. Found empty object at path {full}"
-                        ),
-                    ));
-                }
-                (None, Bson::Document(d)) if !is_operator_object(d) => {
-                    self.project(d, &parts)?;
-                    continue;
-                }
-                (None, other) => {
-                    if self.mode == Some(Mode::Exclusion) {
-                        return Err(err(
-                            31252,
-                            "Cannot use expression other than $meta in exclusion projection".into(),
-                        ));
-                    }
-                    self.mode = Some(Mode::Inclusion);
-                    Child::Computed(Expression::parse(other)?)
-                }
-            };
-            self.root.insert(&parts, &full, child)?;
-        }
-        Ok(())
-    }
-
-    fn set_mode(&mut self, include: bool, full: &str) -> StatusResult<()> {
-        match (self.mode, include) {
-            (Some(Mode::Exclusion), true) => Err(err(
-                31253,
-                format!("Cannot do inclusion on field {full} in exclusion projection"),
-            )),
-            (Some(Mode::Inclusion), false) => Err(err(
-                31254,
-                format!("Cannot do exclusion on field {full} in inclusion projection"),
-            )),
-            _ => {
-                self.mode = Some(if include { Mode::Inclusion } else { Mode::Exclusion });
-                Ok(())
+/// Adds a `$project` specification (or a sub-object of one, below `prefix`) to `builder`: flags keep or
+/// drop, non-operator sub-objects nest, anything else is an expression.
+fn project(builder: &mut ProjectionBuilder<Expression>, spec: &Document, prefix: &str) -> StatusResult<()> {
+    for (field, value) in spec {
+        check_field_path(field)?;
+        let full = joined(prefix, field);
+        match (inclusion_flag(value), value) {
+            (Some(include), _) => builder.flag(&full, include)?,
+            (None, Bson::Document(d)) if d.is_empty() => {
+                return Err(err(
+                    51270,
+                    format!(
+                        "An empty sub-projection is not a valid value. Found empty object at path {full}"
+                    ),
+                ));
             }
+            (None, Bson::Document(d)) if !is_operator_object(d) => project(builder, d, &full)?,
+            (None, other) => builder.computed(&full, || Expression::parse(other))?,
         }
     }
+    Ok(())
+}
 
-    fn add_fields(&mut self, spec: &Document, prefix: &[String]) -> StatusResult<()> {
-        for (field, value) in spec {
-            check_field_path(field)?;
-            let (parts, full) = joined(prefix, field);
-            let expr = match value {
-                Bson::Document(d) if !d.is_empty() && !is_operator_object(d) => {
-                    self.add_fields(d, &parts)?;
-                    continue;
-                }
-                Bson::Document(d) if d.is_empty() => Expression::Literal(Bson::Document(Document::new())),
-                other => Expression::parse(other)?,
-            };
-            self.root.insert(&parts, &full, Child::Computed(expr))?;
-        }
-        Ok(())
+/// Adds an `$addFields` specification (or a sub-object of one, below `prefix`) to `root`.
+fn add_fields(root: &mut Node<Expression>, spec: &Document, prefix: &str) -> StatusResult<()> {
+    for (field, value) in spec {
+        check_field_path(field)?;
+        let full = joined(prefix, field);
+        let expr = match value {
+            Bson::Document(d) if !d.is_empty() && !is_operator_object(d) => {
+                add_fields(root, d, &full)?;
+                continue;
+            }
+            Bson::Document(d) if d.is_empty() => Expression::Literal(Bson::Document(Document::new())),
+            other => Expression::parse(other)?,
+        };
+        root.insert(&full, Child::Computed(expr))?;
     }
+    Ok(())
 }
 
 impl Shape {
-    /// Parses `$project` (15969 not an object, 51272 empty, 31252-31254 mixed modes).
+    /// Parses `$project` (15969 not an object, 51272 empty, 51270 an empty sub-object, and the
+    /// projection's errors: 31252-31254 mixed modes, 31249/31250 colliding paths).
     pub fn parse_project(spec: &Bson) -> StatusResult<Shape> {
         let Bson::Document(spec) = spec else {
             return Err(err(15969, "$project specification must be an object".into()));
@@ -196,18 +97,11 @@ impl Shape {
                 "projection specification must have at least one field".into(),
             ));
         }
-        let mut b = Builder {
-            mode: None,
-            id: None,
-            root: Node::default(),
-        };
-        b.project(spec, &[])?;
-        let mode = match (b.mode, b.id) {
-            (Some(mode), _) => mode,
-            (None, Some(false)) => Mode::Exclusion,
-            (None, _) => Mode::Inclusion,
-        };
-        Ok(Shape { mode, root: b.root })
+        let mut builder = ProjectionBuilder::new();
+        project(&mut builder, spec, "")?;
+        Ok(Shape {
+            kind: Kind::Project(builder.finish()),
+        })
     }
 
     /// Parses `$addFields` or `$set` (`stage` names it in the 40272 error).
@@ -221,19 +115,14 @@ impl Shape {
                 ),
             ));
         };
-        let mut b = Builder {
-            mode: Some(Mode::AddFields),
-            id: None,
-            root: Node::default(),
-        };
-        b.add_fields(spec, &[])?;
+        let mut root = Node::default();
+        add_fields(&mut root, spec, "")?;
         Ok(Shape {
-            mode: Mode::AddFields,
-            root: b.root,
+            kind: Kind::AddFields(root),
         })
     }
 
-    /// Parses `$unset`: a path or an array of paths to drop.
+    /// Parses `$unset`: a path or an array of paths to drop (an exclusion projection).
     pub fn parse_unset(spec: &Bson) -> StatusResult<Shape> {
         let fields: Vec<&str> = match spec {
             Bson::String(s) => vec![s.as_str()],
@@ -263,102 +152,39 @@ impl Shape {
                 ));
             }
         };
-        let mut root = Node::default();
+        let mut builder = ProjectionBuilder::new();
         for field in fields {
             check_field_path(field)?;
-            let (parts, full) = joined(&[], field);
-            root.insert(&parts, &full, Child::Include(false))?;
+            builder.flag(field, false)?;
         }
         Ok(Shape {
-            mode: Mode::Exclusion,
-            root,
+            kind: Kind::Project(builder.finish()),
         })
     }
 
     /// Reshapes the document `vars` is evaluating against.
     pub fn apply(&self, vars: &Vars<'_>) -> StatusResult<Document> {
-        let doc = vars.root();
-        match self.mode {
-            Mode::Exclusion => Ok(exclude_document(doc, &self.root)),
-            Mode::Inclusion => {
-                let mut out = include_document(doc, &self.root, true);
-                if self.root.computed {
-                    set_computed(&mut out, &self.root, vars)?;
+        match &self.kind {
+            Kind::Project(projection) => {
+                let mut out = projection.apply(vars.root());
+                if projection.root().has_computed() {
+                    set_computed(&mut out, projection.root(), vars)?;
                 }
                 Ok(out)
             }
-            Mode::AddFields => {
-                let mut out = doc.clone();
-                set_computed(&mut out, &self.root, vars)?;
+            Kind::AddFields(root) => {
+                let mut out = vars.root().clone();
+                set_computed(&mut out, root, vars)?;
                 Ok(out)
             }
         }
-    }
-}
-
-fn include_document(doc: &Document, node: &Node, top: bool) -> Document {
-    let mut out = Document::new();
-    for (name, value) in doc {
-        match node.get(name) {
-            Some(Child::Include(true)) => {
-                out.insert(name.clone(), value.clone());
-            }
-            Some(Child::Inner(inner)) => {
-                if let Some(v) = include_value(value, inner) {
-                    out.insert(name.clone(), v);
-                }
-            }
-            None if top && name == "_id" => {
-                out.insert(name.clone(), value.clone());
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Below an inner node documents are projected, arrays keep their projected elements (scalars go).
-fn include_value(value: &Bson, node: &Node) -> Option<Bson> {
-    match value {
-        Bson::Document(d) => Some(Bson::Document(include_document(d, node, false))),
-        Bson::Array(items) => Some(Bson::Array(
-            items
-                .iter()
-                .filter_map(|item| include_value(item, node))
-                .collect(),
-        )),
-        _ => None,
-    }
-}
-
-fn exclude_document(doc: &Document, node: &Node) -> Document {
-    let mut out = Document::new();
-    for (name, value) in doc {
-        match node.get(name) {
-            Some(Child::Include(false)) => {}
-            Some(Child::Inner(inner)) => {
-                out.insert(name.clone(), exclude_value(value, inner));
-            }
-            _ => {
-                out.insert(name.clone(), value.clone());
-            }
-        }
-    }
-    out
-}
-
-fn exclude_value(value: &Bson, node: &Node) -> Bson {
-    match value {
-        Bson::Document(d) => Bson::Document(exclude_document(d, node)),
-        Bson::Array(items) => Bson::Array(items.iter().map(|item| exclude_value(item, node)).collect()),
-        other => other.clone(),
     }
 }
 
 /// Sets the computed fields of `node` in `out`, in specification order (existing fields keep their
 /// place; new ones are appended).
-fn set_computed(out: &mut Document, node: &Node, vars: &Vars<'_>) -> StatusResult<()> {
-    for (name, child) in &node.children {
+fn set_computed(out: &mut Document, node: &Node<Expression>, vars: &Vars<'_>) -> StatusResult<()> {
+    for (name, child) in node.children() {
         match child {
             Child::Computed(expr) => match expr.evaluate(vars)? {
                 Some(v) => {
@@ -368,7 +194,7 @@ fn set_computed(out: &mut Document, node: &Node, vars: &Vars<'_>) -> StatusResul
                     out.remove(name);
                 }
             },
-            Child::Inner(inner) if inner.computed => match out.get_mut(name) {
+            Child::Inner(inner) if inner.has_computed() => match out.get_mut(name) {
                 Some(existing) => set_computed_in_value(existing, inner, vars)?,
                 None => {
                     let mut sub = Document::new();
@@ -384,7 +210,7 @@ fn set_computed(out: &mut Document, node: &Node, vars: &Vars<'_>) -> StatusResul
 
 /// Documents get the fields; arrays get them in every element; anything else is replaced by a
 /// document of the computed fields (mongod: `{"a.b": 1}` on `{a: 1}` gives `{a: {b: 1}}`).
-fn set_computed_in_value(value: &mut Bson, node: &Node, vars: &Vars<'_>) -> StatusResult<()> {
+fn set_computed_in_value(value: &mut Bson, node: &Node<Expression>, vars: &Vars<'_>) -> StatusResult<()> {
     match value {
         Bson::Document(d) => set_computed(d, node, vars),
         Bson::Array(items) => {
