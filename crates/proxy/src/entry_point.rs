@@ -22,8 +22,8 @@ use docwire_rpc::{
     ErrorCode, Message, OpCode, OpMsg, OpMsgFlags, ReplyBuilder, ReplyProtocol, Status, StatusResult,
     set_more_to_come, set_op_msg_flags, strip_checksum,
 };
-use docwire_service::{Client, Clock, ClockTime, Decoration, LogicalOp};
-use docwire_transport::auth::AuthorizationManager;
+use docwire_service::{Client, Clock, ClockTime, Decoration, LogicalOp, RecordedCommand};
+use docwire_transport::auth::{AuthorizationManager, redact};
 use docwire_transport::commands::OpCounters;
 use docwire_transport::{CommandEntryPoint, DbResponse, RequestContext, ServiceEntryPoint};
 
@@ -636,9 +636,8 @@ impl ServiceEntryPoint for ProxyEntryPoint {
             }
         };
         let op = LogicalOp::of_command(&info.command);
-        let mut shown =
-            doc! {info.command.as_str(): info.collection.as_deref().map_or(Bson::Int32(1), Bson::from)};
-        shown.insert("$db", info.db.as_str());
+        // The real body, shared with the message: decoded, with its secrets blanked, only if currentOp asks.
+        let shown = RecordedCommand::new(msg.body_bytes()).with_redaction(redact);
         ctx.op_ctx.set_command(op, info.namespace(), shown);
         parts.op_counters.record(op);
 
