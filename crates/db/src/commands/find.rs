@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bson::{Bson, Document, RawBsonRef, doc};
 use docwire_rpc::{ErrorCode, ReplyBuilder, Status, StatusResult};
-use docwire_service::LogicalOp;
+use docwire_service::{LogicalOp, RecordedCommand};
 use docwire_transport::{Command, CommandRequest, RequestContext};
 
 use super::context::{DbDeps, interrupt_check};
@@ -225,8 +225,13 @@ impl Command for GetMore {
         };
         let ns = format!("{}.{collection}", req.database);
         let command = command_document(req)?;
-        ctx.op_ctx
-            .set_command(LogicalOp::GetMore, ns.as_str(), command.clone());
+        // currentOp shows the cursor's namespace; the command stays the command layer's record (raw bytes,
+        // redacted when shown) rather than a re-encoding of the decoded one.
+        let recorded = ctx
+            .op_ctx
+            .command()
+            .unwrap_or_else(|| RecordedCommand::from(&command));
+        ctx.op_ctx.set_command(LogicalOp::GetMore, ns.as_str(), recorded);
         let batch_size = optional_count(&command, "batchSize")?.map(|b| b as usize);
         let owner = cursor_owner(ctx, &command);
         let mut pinned = self.0.cursors.check_out(id, &ns, &owner)?;
