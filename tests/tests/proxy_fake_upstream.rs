@@ -193,7 +193,9 @@ async fn current_op_on_the_proxy_shows_a_request_in_flight() {
             let in_flight = ops.get_array("inprog").unwrap().iter().any(|op| {
                 let op = op.as_document().unwrap();
                 op.get_str("ns").ok() == Some("shop.$cmd")
-                    && op.get_document("command").is_ok_and(|c| c.contains_key("ping"))
+                    && op
+                        .get_document("command")
+                        .is_ok_and(|c| c.contains_key("ping") && c.get_str("comment").ok() == Some("slow"))
             });
             if in_flight {
                 return;
