@@ -259,6 +259,10 @@ fn start_session(shared: &Arc<Shared>, incoming: Incoming, local: String, remote
             None => info.mark_disconnected(),
         }
         tracing::info!(remote = info.remote(), connection_id = id, "Connection ended");
+        // Everything that reaches the ServiceContext (and so the storage engine) goes before the guard:
+        // once the last guard is gone, shutdown reports the sessions drained and the process may reopen
+        // the engine's files.
+        drop(shared);
         drop(guard);
     };
     if let Err(status) = shared.executor.schedule(format!("conn{id}"), work) {
