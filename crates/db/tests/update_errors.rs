@@ -34,7 +34,7 @@ fn parse_errors() {
         (doc! {"$mul": {"a": true}}, 14),
         (doc! {"$set": {"a..b": 1}}, 56),
         (doc! {"$set": {"": 1}}, 56),
-        (doc! {"$set": {"a.$": 1}}, 2),
+        (doc! {"$set": {"$.a": 1}}, 2),
         (doc! {"$pop": {"a": 2}}, 9),
         (doc! {"$pop": {"a": "x"}}, 9),
         (doc! {"$push": {"a": {"$each": 1}}}, 2),

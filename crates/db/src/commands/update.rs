@@ -81,12 +81,19 @@ pub fn update_one_statement(
     for m in matched {
         outcome.matched += 1;
         let mut doc = m.doc.clone();
-        let changed = spec.apply(
+        // Only an update with a `$` path needs the query re-run to learn the matched array element.
+        let position = if spec.uses_positional() {
+            matcher.matched_array_position(&m.doc)
+        } else {
+            None
+        };
+        let changed = spec.apply_at_position(
             &mut doc,
             ApplyContext {
                 is_upsert_insert: false,
                 now,
             },
+            position,
         )?;
         if changed {
             check_document_size(&doc)?;

@@ -1,7 +1,8 @@
 //! The update language: replacement documents and the update operators ($set $unset $inc $mul $min
 //! $max $rename $push $pull $pullAll $addToSet $pop $currentDate $setOnInsert), on paths that may
-//! use `$[]` and `$[<identifier>]` (with the command's `arrayFilters`), applied to documents with
-//! mongod's rules, field order and error codes; and the document an upsert starts from.
+//! use `$` (the array element the query matched), `$[]` and `$[<identifier>]` (with the command's
+//! `arrayFilters`), applied to documents with mongod's rules, field order and error codes; and the
+//! document an upsert starts from.
 
 mod arithmetic;
 mod array_filters;

@@ -6,9 +6,8 @@ use std::cmp::Ordering;
 use docwire_rpc::{ErrorCode, Status, StatusResult};
 
 /// Splits an update path (`a.b.0`) into components, rejecting what mongod's `isUpdatable` rejects.
-/// `$[]` and `$[<identifier>]` are kept as components; an identifier must be one of `identifiers`
-/// (the command's `arrayFilters`). The positional `$` is refused: the pure update layer does not
-/// get the matched array index, and mongod answers this way when no match was recorded.
+/// `$`, `$[]` and `$[<identifier>]` are kept as components; an identifier must be one of `identifiers`
+/// (the command's `arrayFilters`), and a path may have one `$` (which may not come first).
 pub(crate) fn parse_update_path(path: &str, identifiers: &[String]) -> StatusResult<Vec<String>> {
     if path.is_empty() {
         return Err(Status::new(
@@ -33,10 +32,12 @@ pub(crate) fn parse_update_path(path: &str, identifiers: &[String]) -> StatusRes
                     ),
                 ));
             }
-            return Err(Status::new(
-                ErrorCode::BadValue,
-                "The positional operator did not find the match needed from the query.",
-            ));
+            if parts[..i].iter().any(|earlier| earlier == "$") {
+                return Err(Status::new(
+                    ErrorCode::BadValue,
+                    format!("Too many positional (i.e. '$') elements found in path '{path}'"),
+                ));
+            }
         }
         if let Some(identifier) = array_filter_identifier(part) {
             if i == 0 {

@@ -46,6 +46,8 @@ pub struct ApplyContext {
 pub struct UpdateSpec {
     kind: Kind,
     array_filters: ArrayFilters,
+    /// Whether some path has a `$` component.
+    positional: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -81,11 +83,13 @@ impl UpdateSpec {
             return Ok(UpdateSpec {
                 kind: Kind::Replacement(update.clone()),
                 array_filters: filters,
+                positional: false,
             });
         }
         let mut tree = Tree::default();
         let mut rename_sources = Vec::new();
         let mut used: Vec<String> = Vec::new();
+        let mut positional = false;
         for (op, fields) in update {
             if !OPERATORS.contains(&op.as_str()) {
                 return Err(Status::new(
@@ -112,6 +116,7 @@ impl UpdateSpec {
                     continue;
                 }
                 let path = parse_update_path(field, &identifiers)?;
+                positional |= path.iter().any(|part| part == "$");
                 used.extend(
                     path.iter()
                         .filter_map(|part| array_filter_identifier(part))
@@ -127,6 +132,7 @@ impl UpdateSpec {
         Ok(UpdateSpec {
             kind: Kind::Operators { tree, rename_sources },
             array_filters: filters,
+            positional,
         })
     }
 
@@ -135,12 +141,30 @@ impl UpdateSpec {
         matches!(self.kind, Kind::Replacement(_))
     }
 
+    /// Whether a path uses the positional `$`, so the caller must say which array element the query
+    /// matched (see [`UpdateSpec::apply_at_position`]).
+    pub fn uses_positional(&self) -> bool {
+        self.positional
+    }
+
     /// Applies the update to `doc`; returns whether it changed. On error `doc` is left as it was.
+    /// A path with `$` fails as it does in mongod when the query matched through no array.
     pub fn apply(&self, doc: &mut Document, ctx: ApplyContext) -> StatusResult<bool> {
+        self.apply_at_position(doc, ctx, None)
+    }
+
+    /// [`UpdateSpec::apply`] with the position of the array element the query matched through
+    /// (`Matcher::matched_array_position`), which each `$` in a path stands for.
+    pub fn apply_at_position(
+        &self,
+        doc: &mut Document,
+        ctx: ApplyContext,
+        position: Option<usize>,
+    ) -> StatusResult<bool> {
         let updated = match &self.kind {
             Kind::Replacement(replacement) => replace(doc, replacement)?,
             Kind::Operators { tree, rename_sources } => {
-                apply_operators(doc, tree, rename_sources, &self.array_filters, &ctx)?
+                apply_operators(doc, tree, rename_sources, &self.array_filters, &ctx, position)?
             }
         };
         match updated {
@@ -260,6 +284,7 @@ fn apply_operators(
     rename_sources: &[Vec<String>],
     array_filters: &ArrayFilters,
     ctx: &ApplyContext,
+    position: Option<usize>,
 ) -> StatusResult<Option<Document>> {
     let id = id_string(doc);
     let has_id = doc.contains_key("_id");
@@ -282,6 +307,7 @@ fn apply_operators(
         has_id,
         array_filters,
     );
+    walk.position = position;
     for from in &source_removed {
         walk.record_change(from)?;
     }

@@ -87,6 +87,8 @@ pub(crate) struct Walk<'a> {
     pub(crate) has_id: bool,
     /// Whether anything changed.
     pub(crate) changed: bool,
+    /// The array position the query matched through, which a `$` component stands for.
+    pub(crate) position: Option<usize>,
     blocked: Option<Blocked>,
     array_filters: &'a ArrayFilters,
 }
@@ -98,6 +100,7 @@ impl<'a> Walk<'a> {
             leaf_env,
             has_id,
             changed: false,
+            position: None,
             blocked: None,
             array_filters,
         }
@@ -133,17 +136,78 @@ impl<'a> Walk<'a> {
         } else {
             nearest_array
         };
+        if tree.children.iter().any(|(name, _)| name == "$") {
+            return self.apply_positional(tree, container, path, &own_name, here_array);
+        }
         for (name, node) in &tree.children {
-            if let Some(identifier) = array_filter_identifier(name) {
-                self.apply_each(identifier, node, container, path, &own_name, here_array)?;
-                continue;
-            }
-            path.push(name.clone());
-            let result = self.apply_child(name, node, container, path, &own_name, here_array);
-            path.pop();
-            result?;
+            self.apply_named(name, node, container, path, &own_name, here_array)?;
         }
         Ok(())
+    }
+
+    /// A level with a `$` child: `$` becomes the matched position and takes its place in the sorted
+    /// order among its siblings, as mongod merges its positional child into the level.
+    fn apply_positional(
+        &mut self,
+        tree: &Tree,
+        container: &mut Bson,
+        path: &mut Vec<String>,
+        own_name: &str,
+        nearest_array: Option<&str>,
+    ) -> StatusResult<()> {
+        let Some(position) = self.position else {
+            return Err(Status::new(
+                ErrorCode::BadValue,
+                "The positional operator did not find the match needed from the query.",
+            ));
+        };
+        let matched = position.to_string();
+        if tree.children.iter().any(|(name, _)| *name == matched) {
+            let mut at = path.clone();
+            at.push(matched);
+            return Err(Status::new(
+                ErrorCode::ConflictingUpdateOperators,
+                format!("Update created a conflict at '{}'", at.join(".")),
+            ));
+        }
+        let mut order: Vec<(&str, &Node)> = tree
+            .children
+            .iter()
+            .map(|(name, node)| {
+                (
+                    if name == "$" {
+                        matched.as_str()
+                    } else {
+                        name.as_str()
+                    },
+                    node,
+                )
+            })
+            .collect();
+        order.sort_by(|a, b| compare_components(a.0, b.0));
+        for (name, node) in order {
+            self.apply_named(name, node, container, path, own_name, nearest_array)?;
+        }
+        Ok(())
+    }
+
+    /// Applies one child of a level: a named field or index, or every element `$[...]` selects.
+    fn apply_named(
+        &mut self,
+        name: &str,
+        node: &Node,
+        container: &mut Bson,
+        path: &mut Vec<String>,
+        own_name: &str,
+        nearest_array: Option<&str>,
+    ) -> StatusResult<()> {
+        if let Some(identifier) = array_filter_identifier(name) {
+            return self.apply_each(identifier, node, container, path, own_name, nearest_array);
+        }
+        path.push(name.to_owned());
+        let result = self.apply_child(name, node, container, path, own_name, nearest_array);
+        path.pop();
+        result
     }
 
     /// `$[]` / `$[<identifier>]`: applies `node` to every element of the array `container` (that

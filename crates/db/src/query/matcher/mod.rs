@@ -1,10 +1,12 @@
 //! The filter matcher: `Matcher::parse` turns a filter document into a tree of operators, with
 //! mongod's error codes; `matches` evaluates it on a document with mongod's semantics (array
-//! fan-out, null matching missing, type bracketing), and `matches_raw` the same on a stored document's
-//! bytes without decoding it; `index_bounds` tells index selection what key
+//! fan-out, null matching missing, type bracketing), and `matches_raw` the same on a stored
+//! document's bytes without decoding it; `matched_array_position` tells a positional update (`$`)
+//! which array element the match went through; `index_bounds` tells index selection what key
 //! range a top-level field allows.
 
 mod bounds;
+mod elem_key;
 mod expr;
 mod operators;
 mod parse;
@@ -54,6 +56,13 @@ impl Matcher {
     /// malformed.
     pub fn matches_raw(&self, doc: &RawDocument) -> Result<bool, BsonError> {
         raw::matches(&self.root, doc)
+    }
+
+    /// For a document that matches, the position of the first matching element of the array the
+    /// filter matched through (mongod's elemMatchKey, which a positional update's `$` stands for);
+    /// `None` when the document does not match or the match went through no array.
+    pub fn matched_array_position(&self, doc: &Document) -> Option<usize> {
+        elem_key::matched_position(&self.root, doc)
     }
 
     /// Whether the filter has no predicates (`{}` or only `$comment`), so every document matches.
