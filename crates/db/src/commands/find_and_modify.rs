@@ -1,4 +1,4 @@
-//! `findAndModify`: update or remove one document (the first by `sort`) and return it as it was or, with
+//! `findAndModify`: update (with an update document or a pipeline) or remove one document (the first by `sort`) and return it as it was or, with
 //! `new`, as it became; `upsert` inserts when nothing matches.
 
 use async_trait::async_trait;
@@ -50,13 +50,7 @@ impl Command for FindAndModify {
         let upsert = optional_bool(&command, "upsert")?.unwrap_or(false);
         let filters = array_filters(&command, "findAndModify.arrayFilters")?;
         let update = match command.get("update") {
-            Some(Bson::Document(u)) => Some(u.clone()),
-            Some(Bson::Array(_)) => {
-                return Err(Status::new(
-                    ErrorCode::NotImplemented,
-                    "pipeline-style updates are not supported yet",
-                ));
-            }
+            Some(u @ (Bson::Document(_) | Bson::Array(_))) => Some(u.clone()),
             None => None,
             Some(_) => {
                 return Err(Status::new(
@@ -115,7 +109,7 @@ impl Command for FindAndModify {
                     None => doc! {"lastErrorObject": {"n": 0}, "value": Bson::Null, "ok": 1.0},
                 }
             } else {
-                let update = update.unwrap_or_default();
+                let update = update.unwrap_or_else(|| Bson::Document(Document::new()));
                 let outcome = update_one_statement(
                     txn.as_mut(),
                     &ns,

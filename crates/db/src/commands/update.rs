@@ -1,5 +1,6 @@
-//! `update`: each `{q, u, upsert, multi, arrayFilters}` statement finds its documents, applies the update language,
-//! and replaces them (or inserts the upsert), all in one write transaction committed before the reply.
+//! `update`: each `{q, u, upsert, multi, arrayFilters}` statement finds its documents, applies the update language
+//! (an update document, or a pipeline of stages when `u` is an array), and replaces them (or inserts the
+//! upsert), all in one write transaction committed before the reply.
 
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
@@ -31,13 +32,13 @@ pub struct UpdateOutcome {
     pub before: Option<Document>,
 }
 
-/// Runs one update statement inside `txn`.
+/// Runs one update statement inside `txn`; `update` is an update document or a pipeline (an array).
 #[allow(clippy::too_many_arguments)]
 pub fn update_one_statement(
     txn: &mut dyn WriteTxn,
     ns: &str,
     filter: &Document,
-    update: &Document,
+    update: &Bson,
     array_filters: &[Document],
     upsert: bool,
     multi: bool,
@@ -45,7 +46,7 @@ pub fn update_one_statement(
     check: &mut dyn FnMut() -> StatusResult<()>,
 ) -> StatusResult<UpdateOutcome> {
     let matcher = Matcher::parse(filter)?;
-    let spec = UpdateSpec::parse_with_array_filters(update, array_filters)?;
+    let spec = UpdateSpec::parse_modification(update, array_filters)?;
     if multi && spec.is_replacement() {
         return Err(Status::new(
             ErrorCode::FailedToParse,
@@ -176,13 +177,7 @@ fn run_statement(
         }
     };
     let update = match statement.get("u") {
-        Some(Bson::Document(u)) => u.clone(),
-        Some(Bson::Array(_)) => {
-            return Err(Status::new(
-                ErrorCode::NotImplemented,
-                "pipeline-style updates are not supported yet",
-            ));
-        }
+        Some(u @ (Bson::Document(_) | Bson::Array(_))) => u.clone(),
         _ => {
             return Err(Status::new(
                 ErrorCode::FailedToParse,

@@ -150,6 +150,16 @@ impl Pipeline {
     pub(crate) fn entries(&self) -> &[StageEntry] {
         &self.entries
     }
+
+    /// The name of the first stage an update pipeline may not hold (only `$addFields`/`$set`,
+    /// `$project`/`$unset` and `$replaceRoot`/`$replaceWith` map one document to one); `$count`
+    /// and `$sortByCount` name the `$group` they expand to, as mongod does.
+    pub fn stage_not_allowed_in_update(&self) -> Option<String> {
+        self.entries.iter().find_map(|e| match e.stage {
+            Stage::Shape(_) | Stage::ReplaceRoot(_) => None,
+            _ => Some(e.explain.keys().next().cloned().unwrap_or_default()),
+        })
+    }
 }
 
 /// `name` when the pipeline is `$count` after at most one `$match` without `$expr`.

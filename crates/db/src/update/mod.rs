@@ -1,8 +1,9 @@
 //! The update language: replacement documents and the update operators ($set $unset $inc $mul $min
 //! $max $rename $push $pull $pullAll $addToSet $pop $currentDate $setOnInsert), on paths that may
 //! use `$` (the array element the query matched), `$[]` and `$[<identifier>]` (with the command's
-//! `arrayFilters`), applied to documents with mongod's rules, field order and error codes; and the
-//! document an upsert starts from.
+//! `arrayFilters`), applied to documents with mongod's rules, field order and error codes;
+//! pipeline-style updates (`$set`/`$unset`/`$project`/`$replaceWith`... stages); and the document an
+//! upsert starts from.
 
 mod arithmetic;
 mod array_filters;
@@ -11,6 +12,7 @@ mod equality;
 mod format;
 mod leaf;
 mod path;
+mod pipeline_update;
 mod pull;
 mod rename;
 mod spec;

@@ -9,9 +9,11 @@ use super::equality::documents_binary_equal;
 use super::format::{document_string, element_string, id_string, type_name};
 use super::leaf::{Leaf, LeafEnv};
 use super::path::{array_filter_identifier, is_dynamic, is_prefix, parse_update_path};
+use super::pipeline_update::{parse_update_pipeline, run_pipeline};
 use super::rename::take_source;
 use super::tree::{Tree, Walk};
 use super::validate::{check_top_level_names, validate_for_storage};
+use crate::pipeline::Pipeline;
 use crate::query::compare::bson_equal;
 
 /// The operators mongod's modifier table knows (`$bit` is recognised but not implemented here).
@@ -41,7 +43,7 @@ pub struct ApplyContext {
     pub now: bson::DateTime,
 }
 
-/// A parsed update: a replacement document or a set of operators.
+/// A parsed update: a replacement document, a set of operators, or an aggregation pipeline.
 #[derive(Debug, Clone)]
 pub struct UpdateSpec {
     kind: Kind,
@@ -58,6 +60,8 @@ enum Kind {
         /// `$rename` sources, by rename number (the targets are leaves in the tree).
         rename_sources: Vec<Vec<String>>,
     },
+    /// `$addFields`/`$set`, `$project`/`$unset`, `$replaceRoot`/`$replaceWith` stages.
+    Pipeline(Pipeline),
 }
 
 impl UpdateSpec {
@@ -65,6 +69,36 @@ impl UpdateSpec {
     /// operator update, anything else a replacement.
     pub fn parse(update: &Document) -> StatusResult<UpdateSpec> {
         UpdateSpec::parse_with_array_filters(update, &[])
+    }
+
+    /// Parses a command's update value: a document (see [`UpdateSpec::parse_with_array_filters`]) or
+    /// an array of pipeline stages (see [`UpdateSpec::parse_pipeline`]); anything else is
+    /// FailedToParse with mongod's message.
+    pub fn parse_modification(update: &Bson, array_filters: &[Document]) -> StatusResult<UpdateSpec> {
+        match update {
+            Bson::Document(d) => UpdateSpec::parse_with_array_filters(d, array_filters),
+            Bson::Array(stages) => UpdateSpec::parse_pipeline(stages, array_filters),
+            _ => Err(Status::new(
+                ErrorCode::FailedToParse,
+                "Update argument must be either an object or an array",
+            )),
+        }
+    }
+
+    /// Parses a pipeline-style update; `arrayFilters` are not allowed with one (FailedToParse, with
+    /// mongod's spelling), and only one-document-in, one-out stages are (InvalidOptions 72).
+    pub fn parse_pipeline(stages: &[Bson], array_filters: &[Document]) -> StatusResult<UpdateSpec> {
+        if !array_filters.is_empty() {
+            return Err(Status::new(
+                ErrorCode::FailedToParse,
+                "arrayFilters may not be specified for pipeline-syle updates",
+            ));
+        }
+        Ok(UpdateSpec {
+            kind: Kind::Pipeline(parse_update_pipeline(stages)?),
+            array_filters: ArrayFilters::default(),
+            positional: false,
+        })
     }
 
     /// Parses an update with the command's `arrayFilters`, one per `$[<identifier>]` the paths use.
@@ -166,6 +200,7 @@ impl UpdateSpec {
             Kind::Operators { tree, rename_sources } => {
                 apply_operators(doc, tree, rename_sources, &self.array_filters, &ctx, position)?
             }
+            Kind::Pipeline(pipeline) => replace(doc, &run_pipeline(doc, pipeline)?)?,
         };
         match updated {
             Some(new_doc) => {
