@@ -1,5 +1,5 @@
-//! `findAndModify`: update (with an update document or a pipeline) or remove one document (the first by `sort`) and return it as it was or, with
-//! `new`, as it became; `upsert` inserts when nothing matches.
+//! `findAndModify`: update (with an update document or a pipeline) or remove one document (the first by
+//! `sort`) and return it as it was or, with `new`, as it became; `upsert` inserts when nothing matches.
 
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
